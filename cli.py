@@ -1,0 +1,51 @@
+"""The ``latentjam`` command: one entry point, a subcommand per job.
+
+Each command module exposes ``add_parsers(subparsers)``, which registers its subcommands
+with a ``func(args) -> int`` default. A user mistake (a ``ModelError``) is printed as one
+line naming the file or value at fault, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from latentjam import __version__
+from latentjam.models.errors import ModelError
+
+COMMAND_MODULES = (
+    "latentjam.models.cli_generate",  # sample, interpolate, encode, decode
+    "latentjam.models.cli_train",  # convert, train
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="latentjam",
+        description="Real-time MIDI performance engine driven by MusicVAE.",
+    )
+    parser.add_argument("--version", action="version", version=f"latentjam {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parsers(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except ModelError as err:
+        print(f"latentjam {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"latentjam {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,2 @@
+"""Ways to steer the engine: the OSC server and its address map, MIDI CC mapping,
+tablet layouts."""

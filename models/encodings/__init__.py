@@ -1,0 +1,1 @@
+"""Magenta-compatible converters: NoteSequence <-> per-step class arrays (melody, drums, trio)."""

@@ -1,0 +1,1 @@
+"""MusicVAE inference in NumPy: encode, decode, sample, interpolate."""

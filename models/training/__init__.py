@@ -1,0 +1,1 @@
+"""TensorFlow training of MusicVAE (the optional ``train`` extra); never imported by the engine."""

@@ -1,0 +1,1 @@
+"""Shipped weights of the default models, each folder with its provenance manifest."""

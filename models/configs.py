@@ -45,7 +45,7 @@ class HParams:
     min_learning_rate: float = 0.00001
     conditional: bool = True
     dropout_keep_prob: float = 1.0
-    sampling_schedule: str = "constant"  # scheduled sampling: constant | exponential | inverse_sigmoid
+    sampling_schedule: str = "constant"  # constant | exponential | inverse_sigmoid
     sampling_rate: float = 0.0
     use_cudnn: bool = False
     residual_encoder: bool = False
@@ -105,7 +105,8 @@ class ModelConfig:
         return self.decoder == "hierarchical"
 
 
-def _named(name: str, hparams: dict[str, Any], converter: ConverterConfig, **model: Any) -> ModelConfig:
+def _named(name: str, hparams: dict[str, Any], converter: ConverterConfig,
+           **model: Any) -> ModelConfig:
     return ModelConfig(name=name, hparams=HParams(**hparams), converter=converter, **model)
 
 
@@ -236,7 +237,8 @@ def config_from_dict(data: dict[str, Any], source: str = "config") -> ModelConfi
         if name in CONFIGS:
             base_name = name
         else:
-            raise ConfigError(f"{source}: no 'base_config' naming one of {', '.join(config_names())}")
+            known = ", ".join(config_names())
+            raise ConfigError(f"{source}: no 'base_config' naming one of {known}")
     if not isinstance(base_name, str):
         raise ConfigError(f"{source}: base_config must be a config name, got {base_name!r}")
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-
 from latentjam.models.configs import ModelConfig
 from latentjam.models.errors import CheckpointError
 

@@ -1,0 +1,186 @@
+"""``latentjam sample | interpolate | encode | decode``: offline generation to MIDI files.
+
+The successor of Magenta's ``music_vae_generate``, with its flags (``--model``,
+``--config``, ``--temperature``, ``--num``, ``--out``). Output files never overwrite
+existing ones: names carry the config, the mode and a time stamp, as Magenta's do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from latentjam.models.defaults import DEFAULT_MODEL, shipped_models
+from latentjam.models.errors import InputError
+from latentjam.models.midi_io import read_midi, write_midi
+from latentjam.models.notesequence import DEFAULT_QPM, NoteSequence
+from latentjam.models.trained_model import TrainedModel
+
+
+def _model_args(parser: argparse.ArgumentParser, temperature: float | None = 0.5) -> None:
+    parser.add_argument(
+        "--model", default=None,
+        help=f"a shipped model ({', '.join(shipped_models()) or 'none installed'}; default "
+             f"{DEFAULT_MODEL}) or a checkpoint: a Magenta TF checkpoint (prefix, .index or "
+             "folder), a magenta.js folder, or a latentjam .safetensors file or run folder",
+    )
+    parser.add_argument(
+        "--config", default=None,
+        help="config name (e.g. cat-mel_2bar_small) or a JSON/TOML hyper-parameter file; read "
+             "from latentjam checkpoints, inferred from the variable shapes otherwise",
+    )
+    if temperature is not None:
+        parser.add_argument("--temperature", type=float, default=temperature,
+                            help=f"softmax temperature; 0 decodes the most likely classes "
+                                 f"(default {temperature})")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="random seed, for reproducible outputs")
+
+
+def _out_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=Path("loops"),
+                        help="output folder for MIDI files (default ./loops)")
+    parser.add_argument("--qpm", type=float, default=DEFAULT_QPM,
+                        help=f"tempo written to the MIDI files (default {DEFAULT_QPM:g})")
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("sample", help="generate loops from random points of the latent space",
+                              description="Decode random latent vectors to MIDI files.")
+    _model_args(p)
+    p.add_argument("--num", type=int, default=4, help="number of loops (default 4)")
+    p.add_argument("--bars", type=int, default=None,
+                   help="bars per loop (default: the model's window, e.g. 2 or 16)")
+    _out_arg(p)
+    p.set_defaults(func=run_sample)
+
+    p = subparsers.add_parser("interpolate", help="morph from one MIDI clip to another",
+                              description="Encode two MIDI clips and decode points on the "
+                                          "spherical path between them, endpoints included.")
+    p.add_argument("start", type=Path, help="MIDI file of the first clip")
+    p.add_argument("end", type=Path, help="MIDI file of the last clip")
+    _model_args(p)
+    p.add_argument("--num", type=int, default=5,
+                   help="number of steps, endpoints included (default 5)")
+    _out_arg(p)
+    p.set_defaults(func=run_interpolate)
+
+    p = subparsers.add_parser("encode", help="MIDI clips to latent vectors (.npy)",
+                              description="Encode MIDI files to μ (deterministic) or a sampled z; "
+                                          "writes a float32 array [clips, z_size].")
+    p.add_argument("inputs", type=Path, nargs="+", help="MIDI files")
+    _model_args(p, temperature=None)
+    p.add_argument("--sample-z", action="store_true",
+                   help="write z drawn from N(μ, σ) instead of μ")
+    p.add_argument("--all-windows", action="store_true",
+                   help="encode every window of each file, not only the first")
+    p.add_argument("--out", type=Path, required=True, help="output .npy file")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    p.set_defaults(func=run_encode)
+
+    p = subparsers.add_parser("decode", help="latent vectors (.npy) to MIDI files",
+                              description="Decode each row of a float32 .npy array [N, z_size].")
+    p.add_argument("vectors", type=Path, help=".npy file of latent vectors")
+    _model_args(p)
+    _out_arg(p)
+    p.set_defaults(func=run_decode)
+
+
+def _rng(args: argparse.Namespace) -> np.random.Generator:
+    return np.random.default_rng(args.seed)
+
+
+def _bars_to_steps(model: TrainedModel, bars: int | None) -> int | None:
+    if bars is None:
+        return None
+    if bars < 1:
+        raise InputError(f"--bars must be at least 1, got {bars}")
+    return bars * model.config.converter.steps_per_bar
+
+
+def write_outputs(sequences: list[NoteSequence], out: Path, config: str, mode: str) -> list[Path]:
+    """Writes ``config_mode_DATE-III-of-NNN.mid`` files; existing files are never replaced."""
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d_%H%M%S")
+    total = len(sequences)
+    paths = []
+    for index, sequence in enumerate(sequences, start=1):
+        base = f"{config}_{mode}_{stamp}-{index:03d}-of-{total:03d}"
+        path, extra = out / f"{base}.mid", 1
+        while path.exists():
+            extra += 1
+            path = out / f"{base}_{extra}.mid"
+        write_midi(sequence, path)
+        paths.append(path)
+    return paths
+
+
+def _report(paths: list[Path], sequences: list[NoteSequence]) -> None:
+    notes = [len(s.notes) for s in sequences]
+    print(f"wrote {len(paths)} MIDI files to {paths[0].parent}/ "
+          f"({min(notes)}-{max(notes)} notes each)")
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    model = TrainedModel.load(args.model, args.config)
+    sequences = model.sample(args.num, temperature=args.temperature, rng=_rng(args),
+                             length=_bars_to_steps(model, args.bars), qpm=args.qpm)
+    _report(write_outputs(sequences, args.out, model.config.name, "sample"), sequences)
+    return 0
+
+
+def run_interpolate(args: argparse.Namespace) -> int:
+    model = TrainedModel.load(args.model, args.config)
+    clips = [read_midi(args.start), read_midi(args.end)]
+    classes = model.first_windows(clips, [str(args.start), str(args.end)])
+    z = model.encode_classes(classes)
+    sequences = model.interpolate(z[0], z[1], args.num, temperature=args.temperature,
+                                  rng=_rng(args), qpm=args.qpm)
+    _report(write_outputs(sequences, args.out, model.config.name, "interpolate"), sequences)
+    return 0
+
+
+def run_encode(args: argparse.Namespace) -> int:
+    if args.out.exists() and not args.force:
+        raise InputError(f"{args.out} exists; pass --force to overwrite it")
+    model = TrainedModel.load(args.model, args.config)
+    windows = []
+    for path in args.inputs:
+        found = model.windows(read_midi(path), str(path))
+        kept = found if args.all_windows else found[:1]
+        windows.extend(kept)
+        print(f"{path}: {len(found)} window(s), encoded {len(kept)}")
+    z = model.encode_classes(np.stack(windows), sample=args.sample_z, rng=_rng(args))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.save(args.out, z.astype(np.float32), allow_pickle=False)
+    kind = "sampled z" if args.sample_z else "μ"
+    print(f"wrote {kind} of {len(z)} clip(s) to {args.out} (shape {list(z.shape)})")
+    return 0
+
+
+def load_vectors(path: Path, z_size: int) -> np.ndarray:
+    """A float array [N, z_size] (or [z_size]) from a .npy file, checked."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: not a readable .npy array ({err})") from None
+    if not np.issubdtype(array.dtype, np.floating):
+        raise InputError(f"{path}: latent vectors must be floats, found dtype {array.dtype}")
+    if array.ndim == 1:
+        array = array[None, :]
+    if array.ndim != 2 or array.shape[1] != z_size:
+        raise InputError(f"{path}: shape {list(array.shape)}, the model needs [N, {z_size}]")
+    if not np.all(np.isfinite(array)):
+        raise InputError(f"{path}: latent vectors contain NaN or infinite values")
+    return array.astype(np.float32)
+
+
+def run_decode(args: argparse.Namespace) -> int:
+    model = TrainedModel.load(args.model, args.config)
+    z = load_vectors(args.vectors, model.config.hparams.z_size)
+    sequences = model.decode(z, temperature=args.temperature, rng=_rng(args), qpm=args.qpm)
+    _report(write_outputs(sequences, args.out, model.config.name, "decode"), sequences)
+    return 0

@@ -1,0 +1,32 @@
+"""The shipped default models: names, and where their weights lie in the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from latentjam.models.errors import CheckpointError
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+DEFAULT_MODEL = "mel_2bar_chorales"  # melody, 2 bars; what `sample` uses when no model is named
+
+
+def shipped_models() -> list[str]:
+    """Names of the models under ``models/weights`` (each a folder with model.safetensors)."""
+    return sorted(p.parent.name for p in WEIGHTS_DIR.glob("*/model.safetensors"))
+
+
+def resolve_model(model: str | Path | None) -> Path:
+    """A shipped model's name, or a path to a checkpoint in any supported format."""
+    if model is None:
+        model = DEFAULT_MODEL
+    text = str(model)
+    shipped = WEIGHTS_DIR / text / "model.safetensors"
+    if "/" not in text and shipped.is_file():
+        return shipped
+    path = Path(text).expanduser()
+    if path.exists() or Path(f"{path}.index").exists():
+        return path
+    known = ", ".join(shipped_models()) or "none installed"
+    raise CheckpointError(
+        f"model {text!r} is neither a shipped model ({known}) nor an existing path"
+    )

@@ -1,0 +1,148 @@
+"""MIDI files <-> NoteSequence, read the way note-seq reads them.
+
+``read_midi`` gives what ``note_seq.midi_io.midi_file_to_note_sequence`` gives: it parses
+with pretty_midi, numbers instruments by their position in pretty_midi's instrument list,
+takes tempos from pretty_midi's tempo map and ``total_time`` as the end of the last note.
+``write_midi`` writes a standard MIDI file (format 1) with mido: a first track of tempos
+and time signatures, then one track per (instrument, program, drum) group, drums on
+channel 10. Read back, it gives the same notes; instrument numbers become track positions.
+"""
+
+from __future__ import annotations
+
+import bisect
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import mido
+import pretty_midi
+from latentjam.models.errors import MidiReadError
+from latentjam.models.notesequence import (
+    DEFAULT_QPM,
+    DEFAULT_TICKS_PER_QUARTER,
+    Note,
+    NoteSequence,
+    Tempo,
+    TimeSignature,
+)
+
+DRUM_CHANNEL = 9  # channel 10 counted from 1
+
+
+def read_midi(path: str | Path) -> NoteSequence:
+    """The NoteSequence in a MIDI file; MidiReadError if it is missing, not MIDI or corrupt."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise MidiReadError(f"{path}: cannot read: {err.strerror or err}") from None
+    if not data.startswith(b"MThd"):
+        raise MidiReadError(f"{path}: not a MIDI file (no MThd header)")
+    try:
+        with warnings.catch_warnings():
+            # pretty_midi warns about tempo events outside track 0; note-seq reads them anyway.
+            warnings.simplefilter("ignore")
+            midi = pretty_midi.PrettyMIDI(str(path))
+    except Exception as err:  # pretty_midi and mido raise many kinds on corrupt data
+        reason = str(err) or type(err).__name__
+        raise MidiReadError(f"{path}: corrupt MIDI file: {reason}") from None
+    return _from_pretty_midi(midi, path.name)
+
+
+def _from_pretty_midi(midi: pretty_midi.PrettyMIDI, filename: str) -> NoteSequence:
+    ns = NoteSequence(ticks_per_quarter=midi.resolution, filename=filename)
+    ns.time_signatures = [
+        TimeSignature(float(ts.time), int(ts.numerator), int(ts.denominator))
+        for ts in midi.time_signature_changes
+    ]
+    times, qpms = midi.get_tempo_changes()
+    ns.tempos = [Tempo(float(t), float(q)) for t, q in zip(times, qpms, strict=True)]
+    total_time = 0.0
+    for index, instrument in enumerate(midi.instruments):
+        for note in instrument.notes:
+            total_time = max(total_time, float(note.end))
+            ns.notes.append(Note(int(note.pitch), int(note.velocity), float(note.start),
+                                 float(note.end), index, int(instrument.program),
+                                 bool(instrument.is_drum)))
+    ns.total_time = total_time
+    return ns
+
+
+class _TempoMap:
+    """Seconds -> ticks under a piecewise-constant tempo."""
+
+    def __init__(self, tempos: list[Tempo], ticks_per_quarter: int):
+        ordered = sorted(tempos, key=lambda t: t.time)
+        if not ordered or ordered[0].time > 0:
+            ordered.insert(0, Tempo(0.0, ordered[0].qpm if ordered and ordered[0].time == 0
+                                    else DEFAULT_QPM))
+        self.ticks_per_quarter = ticks_per_quarter
+        self.times: list[float] = []
+        self.start_ticks: list[float] = []
+        self.qpms: list[float] = []
+        ticks = 0.0
+        for tempo in ordered:
+            if self.times:
+                ticks += (tempo.time - self.times[-1]) * self.qpms[-1] / 60.0 * ticks_per_quarter
+                if tempo.time == self.times[-1]:  # a later tempo at the same time wins
+                    self.times.pop()
+                    self.start_ticks.pop()
+                    self.qpms.pop()
+            self.times.append(tempo.time)
+            self.start_ticks.append(ticks)
+            self.qpms.append(tempo.qpm)
+
+    def tick(self, seconds: float) -> int:
+        i = max(bisect.bisect_right(self.times, seconds) - 1, 0)
+        beats = (seconds - self.times[i]) * self.qpms[i] / 60.0
+        return round(self.start_ticks[i] + beats * self.ticks_per_quarter)
+
+
+def write_midi(ns: NoteSequence, path: str | Path) -> None:
+    """Write ``ns`` as a standard MIDI file at ``path``."""
+    tpq = ns.ticks_per_quarter or DEFAULT_TICKS_PER_QUARTER
+    tempo_map = _TempoMap(ns.tempos, tpq)
+    meta: list[tuple[int, int, mido.MetaMessage]] = []
+    for time, qpm in zip(tempo_map.times, tempo_map.qpms, strict=True):
+        meta.append((tempo_map.tick(time), 0,
+                     mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(qpm))))
+    for ts in sorted(ns.time_signatures, key=lambda t: t.time):
+        meta.append((tempo_map.tick(ts.time), 1, mido.MetaMessage(
+            "time_signature", numerator=ts.numerator, denominator=ts.denominator)))
+    midi = mido.MidiFile(type=1, ticks_per_beat=tpq)
+    midi.tracks.append(_track(meta))
+
+    groups: dict[tuple[int, int, bool], list[Note]] = defaultdict(list)
+    for note in ns.notes:
+        groups[(note.instrument, note.program, note.is_drum)].append(note)
+    melodic_channels = [c for c in range(16) if c != DRUM_CHANNEL]
+    next_channel = 0
+    for (_, program, is_drum), notes in sorted(groups.items()):
+        if is_drum:
+            channel = DRUM_CHANNEL
+        else:
+            channel = melodic_channels[next_channel % len(melodic_channels)]
+            next_channel += 1
+        events: list[tuple[int, int, mido.Message]] = [
+            (0, 0, mido.Message("program_change", program=program, channel=channel))]
+        for note in notes:
+            start, end = tempo_map.tick(note.start_time), tempo_map.tick(note.end_time)
+            end = max(end, start + 1)
+            # At one tick, note-offs go first so a repeated pitch is not cut by its own end.
+            events.append((end, 1, mido.Message("note_off", note=note.pitch, velocity=0,
+                                                channel=channel)))
+            events.append((start, 2, mido.Message("note_on", note=note.pitch,
+                                                  velocity=note.velocity, channel=channel)))
+        midi.tracks.append(_track(events))
+    midi.save(str(path))
+
+
+def _track(events: list[tuple[int, int, mido.Message | mido.MetaMessage]]) -> mido.MidiTrack:
+    track = mido.MidiTrack()
+    now = 0
+    for tick, _, message in sorted(events, key=lambda e: (e[0], e[1])):
+        track.append(message.copy(time=tick - now))
+        now = tick
+    track.append(mido.MetaMessage("end_of_track", time=0))
+    return track

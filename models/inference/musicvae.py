@@ -1,0 +1,221 @@
+"""``MusicVAE``: encode, decode, sample and interpolate with a Magenta checkpoint's weights.
+
+Shapes: encoder inputs ``[B, T, input_depth]`` (the converter's encoder inputs); latent
+vectors ``[B, z_size]``; decoded classes ``[B, T]`` for a one-part model and
+``[B, T, parts]`` for a split one (the trio: melody, bass, drums); logits
+``[B, T, output_depth]`` with a split model's parts side by side. A single example may be
+given without its batch axis, and comes back without it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+from latentjam.models.configs import ModelConfig
+from latentjam.models.errors import InputError
+from latentjam.models.inference.decoder import CategoricalDecoder, Conductor
+from latentjam.models.inference.latent import slerp
+from latentjam.models.inference.lstm import bidirectional_layer, dense, softplus
+from latentjam.models.variables import check_variables
+
+
+class MusicVAE:
+    """A MusicVAE in NumPy; all weights are prepared once, here."""
+
+    def __init__(self, config: ModelConfig, variables: Mapping[str, np.ndarray],
+                 source: str = "checkpoint", dtype: type = np.float32):
+        weights = check_variables(config, variables, source)
+        self.config = config
+        self.dtype = dtype
+        hparams = config.hparams
+        self.z_size = hparams.z_size
+
+        def param(name: str) -> np.ndarray:
+            return np.ascontiguousarray(weights[name], dtype)
+
+        self._encoder_layers = []
+        for layer in range(len(hparams.enc_rnn_size)):
+            cells = []
+            for direction in ("fw", "bw"):
+                prefix = (f"encoder/cell_{layer}/bidirectional_rnn/{direction}"
+                          f"/multi_rnn_cell/cell_0/lstm_cell")
+                cells.append((param(f"{prefix}/kernel"), param(f"{prefix}/bias")))
+            self._encoder_layers.append(tuple(cells))
+        self._mu = (param("encoder/mu/kernel"), param("encoder/mu/bias"))
+        self._sigma = (param("encoder/sigma/kernel"), param("encoder/sigma/bias"))
+
+        layers = len(hparams.dec_rnn_size)
+        if config.is_hierarchical:
+            self._conductor = Conductor(weights, layers, dtype)
+            self._decoders = [
+                CategoricalDecoder(weights, f"core_decoder/core_decoder_{part}/decoder", depth,
+                                   hparams.dec_rnn_size[-1], layers, dtype)
+                for part, depth in enumerate(config.output_depths)]
+            self.steps_per_segment = config.level_lengths[-1]
+        else:
+            self._conductor = None
+            self._decoders = [CategoricalDecoder(weights, "decoder", config.output_depth,
+                                                 self.z_size, layers, dtype)]
+            self.steps_per_segment = 1
+        self.default_length = hparams.max_seq_len
+        self.max_length = hparams.max_seq_len if config.is_hierarchical else None
+
+    @property
+    def is_split(self) -> bool:
+        """Whether decoded classes carry one column per part (the trio)."""
+        return self.config.is_hierarchical
+
+    # -- encoding ---------------------------------------------------------------------------
+
+    def encode(self, inputs: np.ndarray, lengths: np.ndarray | None = None,
+               rng: np.random.Generator | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(z, mu, sigma)`` for ``inputs [B, T, input_depth]``; ``z = mu + sigma * eps``
+        with ``eps`` drawn from ``rng``. ``lengths [B]`` (default ``T``) marks each
+        example's valid steps."""
+        x = np.asarray(inputs, dtype=self.dtype)
+        single = x.ndim == 2
+        if single:
+            x = x[None]
+        depth = self.config.input_depth
+        if x.ndim != 3 or x.shape[-1] != depth or x.shape[1] < 1:
+            raise InputError(f"encoder inputs must be [batch, steps, {depth}] for "
+                             f"{self.config.name}, got shape {np.shape(inputs)}")
+        lengths = self._check_lengths(lengths, x.shape[0], x.shape[1], single)
+        for forward, backward in self._encoder_layers:
+            x, last_forward, last_backward = bidirectional_layer(x, forward, backward, lengths)
+        summary = np.concatenate([last_forward, last_backward], axis=-1)
+        mu = dense(summary, *self._mu)
+        sigma = softplus(dense(summary, *self._sigma))
+        rng = rng if rng is not None else np.random.default_rng()
+        z = mu + sigma * rng.standard_normal(mu.shape).astype(self.dtype)
+        if single:
+            return z[0], mu[0], sigma[0]
+        return z, mu, sigma
+
+    def _check_lengths(self, lengths: np.ndarray | None, batch: int, steps: int,
+                       single: bool) -> np.ndarray | None:
+        if lengths is None:
+            return None
+        values = np.atleast_1d(np.asarray(lengths))
+        if values.shape != (batch,) or not np.issubdtype(values.dtype, np.integer) \
+                or np.any(values < 0) or np.any(values > steps):
+            raise InputError(f"lengths must be {'one' if single else batch} integer(s) in "
+                             f"0..{steps}, got {lengths!r}")
+        return values.astype(np.int64)
+
+    # -- decoding ---------------------------------------------------------------------------
+
+    def decode(self, z: np.ndarray, length: int | None = None, temperature: float = 0.0,
+               rng: np.random.Generator | None = None) -> np.ndarray:
+        """Class indices (int64) decoded from ``z``: ``[B, length]``, or ``[B, length,
+        parts]`` for a split model. Temperature 0 takes the most likely class at each step;
+        above 0 samples from ``softmax(logits / temperature)``."""
+        latent, single = self._check_z(z)
+        steps = self._check_length(length)
+        temperature = _check_temperature(temperature)
+        if temperature > 0 and rng is None:
+            rng = np.random.default_rng()
+        classes, _ = self._run(latent, steps, temperature, rng, None, False)
+        return classes[0] if single else classes
+
+    def decode_logits(self, z: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        """Logits ``[B, T, output_depth]`` with ``classes`` fed back as the previous outputs
+        (teacher forcing): the logits at step t are those that chose ``classes[:, t]``."""
+        latent, single = self._check_z(z)
+        forced = np.asarray(classes)
+        if single:
+            forced = forced[None]
+        parts = len(self.config.output_depths) if self.is_split else 0
+        shape_ok = forced.ndim == 2 + (parts > 0) and forced.shape[0] == latent.shape[0] \
+            and (not parts or forced.shape[2] == parts)
+        if not shape_ok or not np.issubdtype(forced.dtype, np.integer):
+            expected = "[batch, steps" + (f", {parts}]" if parts else "]")
+            raise InputError(f"classes must be integers shaped {expected} with the batch of "
+                             f"z ({latent.shape[0]}), got {forced.dtype} {np.shape(classes)}")
+        steps = self._check_length(forced.shape[1])
+        depths = np.asarray(self.config.output_depths if parts else [self.config.output_depth])
+        if np.any(forced < 0) or np.any(forced >= (depths if parts else depths[0])):
+            raise InputError(f"classes must lie in 0..depth-1 for depths {depths.tolist()}, "
+                             f"got values {int(forced.min())}..{int(forced.max())}")
+        _, logits = self._run(latent, steps, 0.0, None, forced.astype(np.int64), True)
+        return logits[0] if single else logits
+
+    def sample(self, n: int, temperature: float = 0.5, rng: np.random.Generator | None = None,
+               length: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` draws of ``z ~ N(0, I)`` and their decodes: ``(z [n, Z], classes)``."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise InputError(f"the number of samples must be a positive integer, got {n!r}")
+        rng = rng if rng is not None else np.random.default_rng()
+        z = rng.standard_normal((int(n), self.z_size)).astype(self.dtype)
+        return z, self.decode(z, length=length, temperature=temperature, rng=rng)
+
+    def interpolate(self, z_a: np.ndarray, z_b: np.ndarray, num_steps: int) -> np.ndarray:
+        """``num_steps`` latent vectors from ``z_a`` to ``z_b`` inclusive (see ``slerp``)."""
+        for z in (z_a, z_b):
+            self._check_z(z)
+        return slerp(np.asarray(z_a, self.dtype), np.asarray(z_b, self.dtype), num_steps)
+
+    def _run(self, z: np.ndarray, steps: int, temperature: float,
+             rng: np.random.Generator | None, forced: np.ndarray | None,
+             keep_logits: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        if self._conductor is None:
+            return self._decoders[0].run(z[None], steps, temperature, rng, forced, keep_logits)
+        segment = self.steps_per_segment
+        embeddings = self._conductor.embeddings(z, steps // segment)
+        batch = z.shape[0]
+        classes = np.empty((batch, steps, len(self._decoders)), np.int64)
+        logits = np.empty((batch, steps, self.config.output_depth), self.dtype) \
+            if keep_logits else None
+        offset = 0
+        for part, decoder in enumerate(self._decoders):
+            part_classes, part_logits = decoder.run(
+                embeddings, segment, temperature, rng,
+                None if forced is None else forced[..., part], keep_logits)
+            classes[..., part] = part_classes
+            if logits is not None:
+                logits[..., offset:offset + decoder.depth] = part_logits
+            offset += decoder.depth
+        return classes, logits
+
+    # -- argument checks --------------------------------------------------------------------
+
+    def _check_z(self, z: np.ndarray) -> tuple[np.ndarray, bool]:
+        latent = np.asarray(z, dtype=self.dtype)
+        single = latent.ndim == 1
+        if single:
+            latent = latent[None]
+        if latent.ndim != 2 or latent.shape[1] != self.z_size or latent.shape[0] < 1:
+            raise InputError(f"z must be [batch, {self.z_size}] for {self.config.name}, "
+                             f"got shape {np.shape(z)}")
+        if not np.all(np.isfinite(latent)):
+            raise InputError("z holds NaN or infinite values")
+        return latent, single
+
+    def _check_length(self, length: int | None) -> int:
+        if length is None:
+            return self.default_length
+        segment, limit = self.steps_per_segment, self.max_length
+        valid = (not isinstance(length, bool) and isinstance(length, (int, np.integer))
+                 and length > 0 and length % segment == 0
+                 and (limit is None or length <= limit))
+        if not valid:
+            what = f"a positive multiple of {segment} up to {limit}" if limit else \
+                "a positive integer"
+            raise InputError(f"length {length!r}: {self.config.name} decodes {what} steps")
+        return int(length)
+
+
+def _check_temperature(temperature: float) -> float:
+    try:
+        value = float(temperature)
+    except (TypeError, ValueError):
+        raise InputError(f"temperature must be a number, got {temperature!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise InputError(f"temperature must be 0 or more, got {temperature!r}")
+    return value
+
+
+__all__ = ["MusicVAE", "slerp"]

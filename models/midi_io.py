@@ -17,7 +17,7 @@ from pathlib import Path
 
 import mido
 import pretty_midi
-from latentjam.models.errors import MidiReadError
+from latentjam.models.errors import MidiReadError, ModelError
 from latentjam.models.notesequence import (
     DEFAULT_QPM,
     DEFAULT_TICKS_PER_QUARTER,
@@ -100,7 +100,24 @@ class _TempoMap:
 
 
 def write_midi(ns: NoteSequence, path: str | Path) -> None:
-    """Write ``ns`` as a standard MIDI file at ``path``."""
+    """Write ``ns`` as a standard MIDI file at ``path``; ModelError names what cannot be."""
+    try:
+        _build_midi(ns).save(str(path))
+    except (ValueError, TypeError) as err:
+        raise ModelError(f"{path}: cannot write as MIDI: {err}") from None
+    except OSError as err:
+        raise ModelError(f"{path}: cannot write: {err.strerror or err}") from None
+
+
+def _check_note(note: Note) -> None:
+    for name, value, low in (("pitch", note.pitch, 0), ("velocity", note.velocity, 1),
+                             ("program", note.program, 0)):
+        if not low <= value <= 127:
+            raise ValueError(f"note at {note.start_time} s has {name} {value} "
+                             f"(must be {low}..127)")
+
+
+def _build_midi(ns: NoteSequence) -> mido.MidiFile:
     tpq = ns.ticks_per_quarter or DEFAULT_TICKS_PER_QUARTER
     tempo_map = _TempoMap(ns.tempos, tpq)
     meta: list[tuple[int, int, mido.MetaMessage]] = []
@@ -127,6 +144,7 @@ def write_midi(ns: NoteSequence, path: str | Path) -> None:
         events: list[tuple[int, int, mido.Message]] = [
             (0, 0, mido.Message("program_change", program=program, channel=channel))]
         for note in notes:
+            _check_note(note)
             start, end = tempo_map.tick(note.start_time), tempo_map.tick(note.end_time)
             end = max(end, start + 1)
             # At one tick, note-offs go first so a repeated pitch is not cut by its own end.
@@ -135,7 +153,7 @@ def write_midi(ns: NoteSequence, path: str | Path) -> None:
             events.append((start, 2, mido.Message("note_on", note=note.pitch,
                                                   velocity=note.velocity, channel=channel)))
         midi.tracks.append(_track(events))
-    midi.save(str(path))
+    return midi
 
 
 def _track(events: list[tuple[int, int, mido.Message | mido.MetaMessage]]) -> mido.MidiTrack:

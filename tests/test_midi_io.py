@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 
 import mido
+import numpy as np
 import pytest
-from latentjam.models.errors import MidiReadError
+from latentjam.models.configs import load_config
+from latentjam.models.encodings.converters import get_converter
+from latentjam.models.errors import MidiReadError, ModelError
 from latentjam.models.midi_io import read_midi, write_midi
 from latentjam.models.notesequence import Note, NoteSequence, Tempo, TimeSignature
 
@@ -94,8 +97,32 @@ def test_truncated_midi_is_reported_as_corrupt(tmp_path: Path):
         read_midi(cut)
 
 
+def test_unwritable_notes_and_paths_name_the_problem(tmp_path: Path):
+    loud = NoteSequence(notes=[Note(60, 200, 0.0, 1.0)], total_time=1.0)
+    with pytest.raises(ModelError, match="loud.mid: cannot write as MIDI.*velocity"):
+        write_midi(loud, tmp_path / "loud.mid")
+    with pytest.raises(ModelError, match="cannot write"):
+        write_midi(NoteSequence(), tmp_path / "no" / "such" / "dir.mid")
+
+
 def test_a_file_with_no_notes_reads_as_an_empty_piece(tmp_path: Path):
     path = tmp_path / "silent.mid"
     write_midi(NoteSequence(), path)
     ns = read_midi(path)
     assert ns.notes == [] and ns.total_time == 0.0
+
+
+def test_a_written_trio_decode_reads_back_to_the_same_examples(magenta_fixtures, tmp_path):
+    folder = magenta_fixtures / "hierdec-trio_16bar_tiny"
+    ref = json.loads((folder / "reference.json").read_text())
+    converter = get_converter(load_config(folder / "config.json"))
+    decoded = converter.to_sequence(np.array(ref["fixed_z"]["decodes"][0]["output_classes"]))
+    write_midi(decoded, tmp_path / "loop.mid")
+    back = read_midi(tmp_path / "loop.mid")
+    key = lambda r: (r[2], r[5], r[4], r[0], r[3])  # noqa: E731
+    want = sorted(([r[0], r[1], r[2], r[3], r[5], r[6]] for r in note_rows(decoded)), key=key)
+    got = sorted(([r[0], r[1], r[2], r[3], r[5], r[6]] for r in note_rows(back)), key=key)
+    assert [r[:2] + r[4:] for r in got] == [r[:2] + r[4:] for r in want]
+    assert np.allclose([r[2:4] for r in got], [r[2:4] for r in want], atol=1e-9)
+    assert [e.tolist() for e in converter.to_examples(back).examples] == [
+        e.tolist() for e in converter.to_examples(decoded).examples]

@@ -18,6 +18,7 @@ from latentjam.models.errors import ModelError
 COMMAND_MODULES = (
     "latentjam.models.cli_generate",  # sample, interpolate, encode, decode
     "latentjam.models.cli_train",  # convert, train
+    "latentjam.models.cli_corpus",  # corpus build
 )
 
 

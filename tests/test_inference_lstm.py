@@ -84,12 +84,14 @@ def test_sequence_steps_the_cell() -> None:
 @pytest.mark.parametrize("units", [(6,), (6, 5), (4, 6, 5)])
 def test_fast_stack_equals_plain_cell_steps(units: tuple[int, ...]) -> None:
     rng = np.random.default_rng(len(units))
-    batch, input_size, steps = 3, 7, 6
+    batch, input_size, steps, classes = 3, 7, 6, 4
     cells, width = [], input_size
     for u in units:
         cells.append(_cell(rng, width, u))
         width = u
-    stack = LstmStack([k for k, _ in cells], [b for _, b in cells], input_size)
+    output = (rng.standard_normal((units[-1], classes)).astype(np.float32),
+              rng.standard_normal(classes).astype(np.float32))
+    stack = LstmStack([k for k, _ in cells], [b for _, b in cells], input_size, output)
     initial = rng.uniform(-0.9, 0.9, (batch, stack.state_size)).astype(np.float32)
     run = stack.start(batch)
     run.load(initial)
@@ -98,12 +100,12 @@ def test_fast_stack_equals_plain_cell_steps(units: tuple[int, ...]) -> None:
              for o, u in zip(offsets, units, strict=True)]
     for _ in range(steps):
         x = rng.standard_normal((batch, input_size)).astype(np.float32)
-        top = run.step(x @ stack.input_rows + stack.bias0)
+        run.step(x @ stack.input_rows)
         layer_input, new_state = x, []
         for (kernel, bias), (c, h) in zip(cells, state, strict=True):
             h, c = lstm_step(layer_input, h, c, kernel, bias)
             new_state.append((c, h))
             layer_input = h
         state = new_state
-        np.testing.assert_allclose(top[:, :-1], layer_input, atol=2e-6)
-        assert np.all(top[:, -1] == 1.0)
+        np.testing.assert_allclose(run.top_h, layer_input, atol=2e-6)
+        np.testing.assert_allclose(run.output, layer_input @ output[0] + output[1], atol=1e-5)

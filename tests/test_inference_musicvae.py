@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from latentjam.models.configs import get_config, override_hparams
 from latentjam.models.errors import CheckpointError, InputError
+from latentjam.models.inference import decoder
 from latentjam.models.inference.latent import slerp
 from latentjam.models.inference.musicvae import MusicVAE
 from latentjam.models.variables import expected_shapes
@@ -51,6 +52,30 @@ def test_shorter_trio_decodes_the_first_bars(trio: MusicVAE) -> None:
     full = trio.decode(z)
     for bars in (1, 2, 4, 8):
         np.testing.assert_array_equal(trio.decode(z, length=16 * bars), full[:, :16 * bars])
+
+
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_bars_side_by_side_equal_bars_one_after_another(trio: MusicVAE, temperature: float,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """At batch 1 the trio's bars run side by side from guessed starts and are re-run until
+    consistent; the result must be exactly the bar-by-bar decode with the same noise."""
+    rows_run = []
+    run_rows = decoder.CategoricalDecoder._run_rows
+
+    def counting(self, prepared, segment_ids, *args):
+        rows_run.append(len(segment_ids))
+        return run_rows(self, prepared, segment_ids, *args)
+
+    monkeypatch.setattr(decoder.CategoricalDecoder, "_run_rows", counting)
+    z = np.random.default_rng(10).standard_normal(8).astype(np.float32)
+    side_by_side = trio.decode(z, temperature=temperature, rng=np.random.default_rng(11))
+    assert rows_run[0] == 16  # the first round: every bar at once
+    assert len(rows_run) > 3  # some guessed starts were wrong and re-run
+    monkeypatch.setattr(decoder, "SPECULATE_MAX_BATCH", 0)
+    rows_run.clear()
+    one_after_another = trio.decode(z, temperature=temperature, rng=np.random.default_rng(11))
+    assert set(rows_run) == {1}
+    np.testing.assert_array_equal(side_by_side, one_after_another)
 
 
 def test_teacher_forcing_on_the_greedy_path_reproduces_it(mel: MusicVAE, trio: MusicVAE) -> None:

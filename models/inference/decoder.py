@@ -7,21 +7,49 @@ one-hot, condition]``. The previous class carries across segments (Magenta start
 from the last sample of the bar before) and is all zeros at the very first step. The
 one-hot part of a step's pre-activation is a row lookup; the condition part is multiplied
 once per segment.
+
+Since a segment depends on the one before only through that one class, segments can run
+side by side as one batch, which reads each weight once per step for all of them instead
+of once per segment (a full-size trio's core decoders do not fit in the CPU cache, so at
+batch 1 this is what makes them fast): teacher-forced, every segment's first input is
+known; free-running, segments after the first start from a guessed class and are run
+again, all together, until every start equals the last class of the segment before. The
+result is exactly what one segment after another gives, because sampling noise is drawn
+per segment and step in advance.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 from latentjam.models.inference.stack import LstmStack
 
+# Side-by-side segments pay off while a step's matrix products stay memory-bound; past this
+# batch size they are compute-bound and re-running guessed segments costs more than it saves.
+SPECULATE_MAX_BATCH = 2
+GUESSED_START = 0  # every part's class 0: no event / no hit, the usual end of a bar
+
 
 def _stack(variables: Mapping[str, np.ndarray], cell_prefix: str, layers: int,
-           input_size: int, dtype: type) -> LstmStack:
+           input_size: int, output: tuple[np.ndarray, np.ndarray] | None,
+           dtype: type) -> LstmStack:
     kernels = [variables[f"{cell_prefix}/cell_{layer}/lstm_cell/kernel"] for layer in range(layers)]
     biases = [variables[f"{cell_prefix}/cell_{layer}/lstm_cell/bias"] for layer in range(layers)]
-    return LstmStack(kernels, biases, input_size, dtype)
+    return LstmStack(kernels, biases, input_size, output, dtype)
+
+
+@dataclass
+class _Segments:
+    """Everything per (segment, example) a decode needs, computed once up front."""
+
+    steps: int  # per segment
+    initial: np.ndarray  # [S, B, state_size]
+    terms: list[np.ndarray]  # per layer [S, B, 4U]: the first recurrent terms
+    constant: np.ndarray  # [S, B, 4U0]: the condition's part of layer 0's pre-activation
+    noise: np.ndarray | None  # [S, B, steps, depth]: temperature * Gumbel noise
+    forced: np.ndarray | None  # [S, B, steps]: teacher-forced classes
 
 
 class CategoricalDecoder:
@@ -31,8 +59,10 @@ class CategoricalDecoder:
                  condition_size: int, layers: int, dtype: type = np.float32):
         self.depth = depth
         self.dtype = dtype
+        output = (variables[f"{prefix}/output_projection/kernel"],
+                  variables[f"{prefix}/output_projection/bias"])
         self.stack = _stack(variables, f"{prefix}/multi_rnn_cell", layers,
-                            depth + condition_size, dtype)
+                            depth + condition_size, output, dtype)
         rows = self.stack.input_rows
         # One extra zero row: the "no previous output" input of the first step.
         self.class_rows = np.vstack([rows[:depth], np.zeros((1, rows.shape[1]), dtype)])
@@ -40,9 +70,6 @@ class CategoricalDecoder:
         self.init_kernel = np.ascontiguousarray(variables[f"{prefix}/z_to_initial_state/kernel"],
                                                 dtype)
         self.init_bias = np.asarray(variables[f"{prefix}/z_to_initial_state/bias"], dtype)
-        self.out_kernel = np.ascontiguousarray(np.vstack([
-            variables[f"{prefix}/output_projection/kernel"],
-            variables[f"{prefix}/output_projection/bias"][None]]), dtype)
 
     def run(self, conditions: np.ndarray, segment_steps: int, temperature: float = 0.0,
             rng: np.random.Generator | None = None, forced: np.ndarray | None = None,
@@ -56,41 +83,112 @@ class CategoricalDecoder:
         ``[B, S * segment_steps, depth]``.
         """
         segments, batch, _ = conditions.shape
-        total = segments * segment_steps
+        prepared = self._prepare(conditions, segment_steps, temperature, rng, forced)
+        every = np.indices((segments, batch)).reshape(2, -1)
+        starts = np.full((segments, batch), self.depth, np.int64)
+        if forced is not None:
+            starts[1:] = prepared.forced[:-1, :, -1]
+            results = self._run_rows(prepared, *every, starts.ravel(), keep_logits)
+        elif segments > 1 and batch <= SPECULATE_MAX_BATCH:
+            results = self._run_speculating(prepared, starts, keep_logits)
+        else:
+            results = []
+            for segment in range(segments):
+                if segment:
+                    starts[segment] = results[-1][0][:, -1]
+                results.append(self._run_rows(prepared, np.full(batch, segment),
+                                              np.arange(batch), starts[segment], keep_logits))
+            results = _concat_rows(results)
+        classes, logits = results
+        # Rows are segment-major; put each example's segments one after another.
+        classes = classes.reshape(segments, batch, -1).transpose(1, 0, 2).reshape(batch, -1)
+        if logits is not None:
+            logits = logits.reshape(segments, batch, segment_steps, self.depth)
+            logits = logits.transpose(1, 0, 2, 3).reshape(batch, -1, self.depth)
+        return classes, logits
+
+    def _prepare(self, conditions: np.ndarray, steps: int, temperature: float,
+                 rng: np.random.Generator | None, forced: np.ndarray | None) -> _Segments:
+        segments, batch, _ = conditions.shape
         flat = conditions.reshape(segments * batch, -1).astype(self.dtype, copy=False)
-        initial = np.tanh(flat @ self.init_kernel + self.init_bias).reshape(segments, batch, -1)
-        constant = (flat @ self.condition_rows + self.stack.bias0).reshape(segments, batch, -1)
-        classes = np.empty((batch, total), np.int64)
-        logits_out = np.empty((batch, total, self.depth), self.dtype) if keep_logits else None
-        logits = np.empty((batch, self.depth), self.dtype)
-        noisy = np.empty((batch, self.depth), self.dtype)
-        previous = np.full(batch, self.depth, np.int64)
-        run, class_rows, out_kernel = self.stack.start(batch), self.class_rows, self.out_kernel
-        rng = rng if rng is not None or temperature == 0 or forced is not None \
-            else np.random.default_rng()
-        t = 0
-        for segment in range(segments):
-            run.load(initial[segment])
-            segment_constant = constant[segment]
-            noise = None
-            if temperature > 0 and forced is None:
-                noise = _gumbel(rng, (segment_steps, batch, self.depth), self.dtype)
-                noise *= self.dtype(temperature)
-            for step in range(segment_steps):
-                top = run.step(segment_constant, class_rows[previous])
-                np.matmul(top, out_kernel, out=logits)
-                if logits_out is not None:
-                    logits_out[:, t] = logits
-                if forced is not None:
-                    previous = forced[:, t]
-                elif noise is None:
-                    previous = logits.argmax(axis=1)
-                else:
-                    np.add(logits, noise[step], out=noisy)
-                    previous = noisy.argmax(axis=1)
-                classes[:, t] = previous
-                t += 1
+        initial = np.tanh(flat @ self.init_kernel + self.init_bias)
+        terms = [t.reshape(segments, batch, -1) for t in self.stack.recurrent_terms(initial)]
+        noise = None
+        if temperature > 0 and forced is None:
+            noise = _gumbel(rng, (segments, batch, steps, self.depth), self.dtype)
+            noise *= self.dtype(temperature)
+        if forced is not None:
+            forced = forced.reshape(batch, segments, steps).transpose(1, 0, 2)
+        return _Segments(steps, initial.reshape(segments, batch, -1), terms,
+                         (flat @ self.condition_rows).reshape(segments, batch, -1), noise, forced)
+
+    def _run_speculating(self, prepared: _Segments, starts: np.ndarray,
+                         keep_logits: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        segments, batch = starts.shape
+        starts[1:] = GUESSED_START
+        segment_ids, items = np.indices((segments, batch)).reshape(2, -1)
+        classes, logits = self._run_rows(prepared, segment_ids, items, starts.ravel(),
+                                         keep_logits)
+        classes = classes.reshape(segments, batch, -1)
+        if logits is not None:
+            logits = logits.reshape(segments, batch, -1, self.depth)
+        while True:
+            wrong = starts[1:] != classes[:-1, :, -1]
+            if not wrong.any():
+                break
+            segment_ids, items = np.nonzero(wrong)
+            segment_ids += 1
+            starts[segment_ids, items] = classes[segment_ids - 1, items, -1]
+            redone, redone_logits = self._run_rows(prepared, segment_ids, items,
+                                                   starts[segment_ids, items], keep_logits)
+            classes[segment_ids, items] = redone
+            if logits is not None:
+                logits[segment_ids, items] = redone_logits
+        return classes.reshape(segments * batch, -1), \
+            None if logits is None else logits.reshape(segments * batch, -1, self.depth)
+
+    def _run_rows(self, prepared: _Segments, segment_ids: np.ndarray, items: np.ndarray,
+                  starts: np.ndarray, keep_logits: bool
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Run the (segment, example) rows side by side from the given start classes."""
+        rows = len(segment_ids)
+        steps = prepared.steps
+        run = self.stack.start(rows)
+        run.load(prepared.initial[segment_ids, items],
+                 [term[segment_ids, items] for term in prepared.terms])
+        constant = prepared.constant[segment_ids, items]
+        noise = None if prepared.noise is None else prepared.noise[segment_ids, items]
+        forced = None if prepared.forced is None else prepared.forced[segment_ids, items]
+        class_rows, logits = self.class_rows, run.output
+        # One row: the condition's term joins the class rows, one lookup per step.
+        table = class_rows + constant[0] if rows == 1 else None
+        classes = np.empty((rows, steps), np.int64)
+        logits_out = np.empty((rows, steps, self.depth), self.dtype) if keep_logits else None
+        noisy = np.empty((rows, self.depth), self.dtype)
+        previous = np.asarray(starts, np.int64)
+        for step in range(steps):
+            if table is not None:
+                run.step(table[previous[0]])
+            else:
+                run.step(constant, class_rows[previous])
+            if logits_out is not None:
+                logits_out[:, step] = logits
+            if forced is not None:
+                previous = forced[:, step]
+            elif noise is None:
+                previous = logits.argmax(axis=1)
+            else:
+                np.add(logits, noise[:, step], noisy)
+                previous = noisy.argmax(axis=1)
+            classes[:, step] = previous
         return classes, logits_out
+
+
+def _concat_rows(results: list[tuple[np.ndarray, np.ndarray | None]]
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+    classes = np.concatenate([c for c, _ in results])
+    logits = None if results[0][1] is None else np.concatenate([lg for _, lg in results])
+    return classes, logits
 
 
 def _gumbel(rng: np.random.Generator, shape: tuple[int, ...], dtype: type) -> np.ndarray:
@@ -112,7 +210,7 @@ class Conductor:
                  dtype: type = np.float32):
         prefix = "decoder/hierarchical_level_0"
         self.dtype = dtype
-        self.stack = _stack(variables, prefix, layers, 1, dtype)
+        self.stack = _stack(variables, prefix, layers, 1, None, dtype)
         self.init_kernel = np.ascontiguousarray(variables[f"{prefix}/initial_state/kernel"], dtype)
         self.init_bias = np.asarray(variables[f"{prefix}/initial_state/bias"], dtype)
 
@@ -123,5 +221,6 @@ class Conductor:
         run.load(np.tanh(z.astype(self.dtype, copy=False) @ self.init_kernel + self.init_bias))
         out = np.empty((bars, batch, self.stack.units[-1]), self.dtype)
         for bar in range(bars):
-            out[bar] = run.step(self.stack.bias0)[:, :-1]
+            run.step()  # the input is zeros: only the bias, already inside the stack
+            out[bar] = run.top_h
         return out

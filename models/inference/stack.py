@@ -1,12 +1,20 @@
 """A stack of LSTMBlockCells stepped one time step at a time, fast, for a small batch.
 
-The weights are rearranged once: gate columns reordered from TensorFlow's (i, j, f, o) to
-(i, f, o, j) with the forget bias folded in and the sigmoid gates' columns halved, so that
-one ``tanh`` over all gates gives every activation (``sigmoid(x) = 0.5 + 0.5 tanh(x / 2)``);
-upper layers read ``[h_below, h_own, 1]`` from one buffer, so each layer is a single
-matrix product with its bias as the last kernel row. Every step writes into buffers
-allocated once per run. Layer 0's input part is left to the caller, who adds its
-pre-activation (a row lookup for a one-hot input, a constant for a fixed condition).
+At batch 1 a decoder step is a chain of matrix-vector products and a few dozen tiny
+element-wise operations, so the cost is memory traffic plus NumPy's per-call overhead. The
+weights are rearranged once to cut both:
+
+- gate columns go from TensorFlow's (i, j, f, o) to (i, f, o, j), with the forget bias
+  folded in and the sigmoid gates' columns halved, so one ``tanh`` gives every activation
+  (``sigmoid(x) = 0.5 + 0.5 tanh(x / 2)``);
+- each layer's new ``[h, 1]`` is multiplied once, by ``[[recurrent kernel | the next
+  layer's input kernel (or the output projection)], [bias | 0 (or its bias)]]``: that one
+  product is this layer's recurrent term for the next step and the layer above's input
+  term (or the logits) for this step.
+
+Every step writes into buffers allocated once per run. Layer 0's input part is the
+caller's: it passes the pre-activation to add (a row lookup for a one-hot input, a
+product computed once for a constant condition).
 """
 
 from __future__ import annotations
@@ -19,7 +27,8 @@ from latentjam.models.inference.lstm import FORGET_BIAS
 
 def prepare_gates(kernel: np.ndarray, bias: np.ndarray,
                   dtype: type = np.float32) -> tuple[np.ndarray, np.ndarray]:
-    """An LSTMBlockCell kernel and bias in the fast layout (see the module docstring)."""
+    """An LSTMBlockCell kernel and bias with gates (i, f, o, j), forget bias folded in and
+    the sigmoid gates halved (see the module docstring)."""
     i, j, f, o = np.split(np.asarray(kernel, np.float64), 4, axis=1)
     bi, bj, bf, bo = np.split(np.asarray(bias, np.float64), 4)
     fast_kernel = np.concatenate([0.5 * i, 0.5 * f, 0.5 * o, j], axis=1)
@@ -28,29 +37,49 @@ def prepare_gates(kernel: np.ndarray, bias: np.ndarray,
 
 
 class LstmStack:
-    """The weights of a MultiRNNCell of LSTMBlockCells, in the fast layout.
+    """The weights of a MultiRNNCell of LSTMBlockCells (TensorFlow layout in ``kernels``,
+    ``biases``) with an optional dense ``output`` ``(kernel, bias)`` on the top layer's h.
 
-    ``kernels[l]`` and ``biases[l]`` are in TensorFlow's layout; ``input_size`` is the width
-    of layer 0's input. ``input_rows`` (layer 0's input rows) and ``bias0`` are for the caller
-    to build layer 0's input pre-activation from.
+    ``input_rows`` are layer 0's input rows in the fast layout: the caller builds layer 0's
+    input pre-activation from them (the bias is already inside the stack).
     """
 
     def __init__(self, kernels: Sequence[np.ndarray], biases: Sequence[np.ndarray],
-                 input_size: int, dtype: type = np.float32):
+                 input_size: int, output: tuple[np.ndarray, np.ndarray] | None = None,
+                 dtype: type = np.float32):
         self.dtype = dtype
         self.units = tuple(int(k.shape[1]) // 4 for k in kernels)
-        kernel0, self.bias0 = prepare_gates(kernels[0], biases[0], dtype)
-        self.input_rows = np.ascontiguousarray(kernel0[:input_size])
-        self.recurrent0 = np.ascontiguousarray(kernel0[input_size:])
-        self.upper = []  # layers 1..: [[h_below; h_own; bias row]]
-        for kernel, bias in zip(kernels[1:], biases[1:], strict=True):
-            fast_kernel, fast_bias = prepare_gates(kernel, bias, dtype)
-            self.upper.append(np.ascontiguousarray(np.vstack([fast_kernel, fast_bias[None]])))
+        fast = [prepare_gates(k, b, dtype) for k, b in zip(kernels, biases, strict=True)]
+        self.input_rows = np.ascontiguousarray(fast[0][0][:input_size])
+        self.output_size = 0 if output is None else int(output[0].shape[1])
+        self.kernels = []  # per layer: [h, 1] -> [recurrent term | the next thing's input]
+        for layer, units in enumerate(self.units):
+            recurrent = fast[layer][0][-units:]
+            if layer + 1 < len(self.units):
+                ahead = fast[layer + 1][0][:units]
+                ahead_bias = np.zeros(ahead.shape[1], dtype)
+            elif output is not None:
+                ahead, ahead_bias = np.asarray(output[0], dtype), np.asarray(output[1], dtype)
+            else:
+                ahead, ahead_bias = np.zeros((units, 0), dtype), np.zeros(0, dtype)
+            self.kernels.append(np.ascontiguousarray(np.block([
+                [recurrent, ahead], [fast[layer][1][None], ahead_bias[None]]]), dtype))
 
     @property
     def state_size(self) -> int:
         """Width of a flat initial state ``[c0, h0, c1, h1, ...]``."""
         return 2 * sum(self.units)
+
+    def recurrent_terms(self, states: np.ndarray) -> list[np.ndarray]:
+        """Each layer's first recurrent term for flat states ``[N, state_size]`` (one
+        product per layer for all N, so many segments' starts cost one pass over the
+        weights)."""
+        terms, offset = [], 0
+        for units, kernel in zip(self.units, self.kernels, strict=True):
+            h = states[:, offset + units:offset + 2 * units]
+            terms.append(h @ kernel[:-1, :4 * units] + kernel[-1, :4 * units])
+            offset += 2 * units
+        return terms
 
     def start(self, batch: int) -> StackRun:
         return StackRun(self, batch)
@@ -60,62 +89,63 @@ class StackRun:
     """Buffers for stepping one ``LstmStack`` over a batch."""
 
     def __init__(self, stack: LstmStack, batch: int):
-        units, dtype = stack.units, stack.dtype
+        dtype = stack.dtype
         self.stack = stack
-        self.gates = [np.empty((batch, 4 * u), dtype) for u in units]
-        self.cells = [np.zeros((batch, u), dtype) for u in units]
-        self.scratch = [np.empty((batch, u), dtype) for u in units]
-        # Where each layer's h lives: inside the next layer's input buffer, or its own.
-        inputs = [np.zeros((batch, below + own + 1), dtype)
-                  for below, own in zip(units[:-1], units[1:], strict=True)]
-        top = inputs[-1] if inputs else np.zeros((batch, units[0] + 1), dtype)
-        for buffer in inputs + [top]:
-            buffer[:, -1] = 1.0
-        self.upper_inputs = inputs
-        self.h = [inputs[0][:, :units[0]] if inputs else top[:, :units[0]]]
-        self.h += [buffer[:, below:below + own]
-                   for buffer, below, own in zip(inputs, units[:-1], units[1:], strict=True)]
-        # Middle layers' h also feeds the layer above: a copy per step.
-        self.copies = [(self.h[layer], inputs[layer][:, :units[layer]])
-                       for layer in range(1, len(units) - 1)]
-        self.top_with_one = top[:, units[-2]:] if inputs else top  # [h_top, 1]
+        self.cells = [np.zeros((batch, u), dtype) for u in stack.units]
+        self.scratch = [np.empty((batch, u), dtype) for u in stack.units]
+        self.gates = [np.empty((batch, 4 * u), dtype) for u in stack.units]
+        self.with_one = [np.ones((batch, u + 1), dtype) for u in stack.units]  # [h, 1]
+        self.h = [buffer[:, :-1] for buffer in self.with_one]
+        self.products = [np.zeros((batch, k.shape[1]), dtype) for k in stack.kernels]
+        self.recurrent = [p[:, :4 * u] for p, u in zip(self.products, stack.units, strict=True)]
+        self.ahead = [p[:, 4 * u:] for p, u in zip(self.products, stack.units, strict=True)]
         self.views = [(g[:, :3 * u], g[:, :u], g[:, u:2 * u], g[:, 2 * u:3 * u], g[:, 3 * u:])
-                      for g, u in zip(self.gates, units, strict=True)]
+                      for g, u in zip(self.gates, stack.units, strict=True)]
+        self.output = self.ahead[-1]  # the output projection of the last step's top h
 
-    def load(self, state: np.ndarray) -> None:
-        """Set the state from a flat ``[B, state_size]`` laid out ``[c0, h0, c1, h1, ...]``."""
+    @property
+    def top_h(self) -> np.ndarray:
+        return self.h[-1]
+
+    def load(self, state: np.ndarray, recurrent_terms: Sequence[np.ndarray] | None = None
+             ) -> None:
+        """Set the state from a flat ``[B, state_size]`` laid out ``[c0, h0, c1, h1, ...]``
+        (``recurrent_terms``: its ``LstmStack.recurrent_terms``, if already computed)."""
+        if recurrent_terms is None:
+            recurrent_terms = self.stack.recurrent_terms(state)
         offset = 0
-        for cell, h, u in zip(self.cells, self.h, self.stack.units, strict=True):
-            cell[...] = state[:, offset:offset + u]
-            h[...] = state[:, offset + u:offset + 2 * u]
-            offset += 2 * u
-        for source, target in self.copies:
-            target[...] = source
+        for layer, units in enumerate(self.stack.units):
+            self.cells[layer][...] = state[:, offset:offset + units]
+            self.h[layer][...] = state[:, offset + units:offset + 2 * units]
+            self.recurrent[layer][...] = recurrent_terms[layer]
+            offset += 2 * units
 
-    def step(self, *layer0_inputs: np.ndarray) -> np.ndarray:
-        """Advance one step; ``layer0_inputs`` are added to layer 0's pre-activation (they
-        must include its bias). Returns the view of the top layer's ``[h, 1]``."""
-        gates = self.gates[0]
-        np.matmul(self.h[0], self.stack.recurrent0, out=gates)
-        for extra in layer0_inputs:
-            np.add(gates, extra, out=gates)
+    def step(self, *layer0_inputs: np.ndarray) -> None:
+        """Advance one step; ``layer0_inputs`` are added to layer 0's pre-activation. The
+        new top h is ``top_h``; its output projection, ``output``."""
+        gates, kernels, products = self.gates, self.stack.kernels, self.products
+        if layer0_inputs:
+            np.add(self.recurrent[0], layer0_inputs[0], gates[0])
+            for extra in layer0_inputs[1:]:
+                np.add(gates[0], extra, gates[0])
+        else:
+            np.copyto(gates[0], self.recurrent[0])
         self._activate(0)
-        for layer, kernel in enumerate(self.stack.upper, start=1):
-            np.matmul(self.upper_inputs[layer - 1], kernel, out=self.gates[layer])
+        np.matmul(self.with_one[0], kernels[0], products[0])
+        for layer in range(1, len(kernels)):
+            np.add(self.recurrent[layer], self.ahead[layer - 1], gates[layer])
             self._activate(layer)
-            if layer <= len(self.copies):
-                np.copyto(*reversed(self.copies[layer - 1]))
-        return self.top_with_one
+            np.matmul(self.with_one[layer], kernels[layer], products[layer])
 
     def _activate(self, layer: int) -> None:
-        gates, c, h, scratch = self.gates[layer], self.cells[layer], self.h[layer], \
-            self.scratch[layer]
+        c, h, scratch = self.cells[layer], self.h[layer], self.scratch[layer]
+        gates = self.gates[layer]
         sigmoids, i, f, o, j = self.views[layer]
-        np.tanh(gates, out=gates)
-        np.multiply(sigmoids, 0.5, out=sigmoids)
-        np.add(sigmoids, 0.5, out=sigmoids)
-        np.multiply(c, f, out=c)
-        np.multiply(i, j, out=scratch)
-        np.add(c, scratch, out=c)
-        np.tanh(c, out=h)
-        np.multiply(h, o, out=h)
+        np.tanh(gates, gates)
+        np.multiply(sigmoids, 0.5, sigmoids)
+        np.add(sigmoids, 0.5, sigmoids)
+        np.multiply(c, f, c)
+        np.multiply(i, j, scratch)
+        np.add(c, scratch, c)
+        np.tanh(c, h)
+        np.multiply(h, o, h)

@@ -1,0 +1,119 @@
+"""How fast the NumPy MusicVAE decodes and encodes; prints medians, p99s and peak memory.
+
+    python benchmarks/bench_decode.py [--blas-threads N] [--quick]
+
+Measures cat-mel_2bar_small (the fixture checkpoint when the Magenta fixtures are there,
+else random weights of its shapes) at batch 1 and 32, and a full-size hierdec-trio_16bar
+with random weights (speed does not depend on the values). DESIGN §7's targets: one 2-bar
+melody at batch 1 in at most 3 ms, one 16-bar trio in at most 1.5 s. Timings depend on
+what else runs on the machine: take them on an idle one. ``--blas-threads`` sets
+OpenBLAS's thread count (it must be set before NumPy loads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def _parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="OpenBLAS threads (default: OpenBLAS's own choice)")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    return parser.parse_args()
+
+
+ARGS = _parse()
+if ARGS.blas_threads is not None:
+    os.environ["OPENBLAS_NUM_THREADS"] = str(ARGS.blas_threads)
+
+import resource  # noqa: E402
+
+import numpy as np  # noqa: E402
+from latentjam.models.configs import get_config  # noqa: E402
+from latentjam.models.inference.musicvae import MusicVAE  # noqa: E402
+from latentjam.models.variables import expected_shapes  # noqa: E402
+
+FIXTURES = Path(os.environ.get(
+    "LATENTJAM_FIXTURES", Path(__file__).resolve().parents[2] / "shared/fixtures/magenta"))
+
+
+def timed(label: str, action, repeats: int, warmup: int = 3) -> None:
+    for _ in range(warmup):
+        action()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    ms = np.array(times) * 1e3
+    print(f"  {label:<44} median {np.median(ms):9.2f} ms   p99 {np.percentile(ms, 99):9.2f} ms"
+          f"   ({repeats} runs)", flush=True)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def random_variables(config, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    variables = {}
+    for name, shape in expected_shapes(config).items():
+        scale = 1.0 / np.sqrt(shape[0]) if len(shape) == 2 else 0.1
+        values = rng.standard_normal(shape, dtype=np.float32)
+        values *= scale
+        variables[name] = values
+    return variables
+
+
+def mel_model() -> tuple[MusicVAE, str]:
+    config = get_config("cat-mel_2bar_small")
+    prefix = FIXTURES / config.name / "ckpt" / "model.ckpt-0"
+    try:
+        from latentjam.models.checkpoints.tf_checkpoint import read_tf_checkpoint
+        return MusicVAE(config, read_tf_checkpoint(prefix)), f"fixture checkpoint {prefix}"
+    except (ImportError, OSError) as err:
+        return MusicVAE(config, random_variables(config)), f"random weights ({err})"
+
+
+def main() -> int:
+    quick = ARGS.quick
+    rng = np.random.default_rng(0)
+    print(f"numpy {np.__version__}, OPENBLAS_NUM_THREADS="
+          f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, {os.cpu_count()} CPUs")
+
+    mel, source = mel_model()
+    print(f"cat-mel_2bar_small ({source})")
+    z1 = rng.standard_normal((1, mel.z_size)).astype(np.float32)
+    z32 = rng.standard_normal((32, mel.z_size)).astype(np.float32)
+    inputs = np.eye(90, dtype=np.float32)[rng.integers(0, 90, (1, 32))]
+    timed("decode 2 bars, batch 1, argmax", lambda: mel.decode(z1), 100 if quick else 500)
+    timed("decode 2 bars, batch 1, temperature 0.5",
+          lambda: mel.decode(z1, temperature=0.5, rng=rng), 100 if quick else 300)
+    timed("decode 2 bars, batch 32, argmax", lambda: mel.decode(z32), 20 if quick else 100)
+    timed("encode 2 bars, batch 1", lambda: mel.encode(inputs), 50 if quick else 200)
+    print(f"  peak RSS so far {peak_rss_mb():.0f} MB")
+
+    config = get_config("hierdec-trio_16bar")
+    start = time.perf_counter()
+    variables = random_variables(config)
+    trio = MusicVAE(config, variables)
+    del variables
+    print(f"hierdec-trio_16bar (random weights, built in {time.perf_counter() - start:.1f} s)")
+    z = rng.standard_normal((1, trio.z_size)).astype(np.float32)
+    timed("decode 16 bars, batch 1, argmax", lambda: trio.decode(z), 3 if quick else 10, 1)
+    timed("decode 2 bars, batch 1, argmax", lambda: trio.decode(z, length=32),
+          5 if quick else 20, 1)
+    trio_inputs = np.zeros((1, 256, config.input_depth), np.float32)
+    trio_inputs[0, np.arange(256), rng.integers(0, config.input_depth, 256)] = 1.0
+    timed("encode 16 bars, batch 1", lambda: trio.encode(trio_inputs), 2 if quick else 3, 1)
+    print(f"peak RSS {peak_rss_mb():.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -162,17 +162,17 @@ class CategoricalDecoder:
         class_rows, logits = self.class_rows, run.output
         # One row: the condition's term joins the class rows, one lookup per step.
         table = class_rows + constant[0] if rows == 1 else None
-        classes = np.empty((rows, steps), np.int64)
-        logits_out = np.empty((rows, steps, self.depth), self.dtype) if keep_logits else None
+        chosen = []
+        logits_out = [] if keep_logits else None
         noisy = np.empty((rows, self.depth), self.dtype)
         previous = np.asarray(starts, np.int64)
         for step in range(steps):
             if table is not None:
                 run.step(table[previous[0]])
             else:
-                run.step(constant, class_rows[previous])
+                run.step(constant + class_rows[previous])
             if logits_out is not None:
-                logits_out[:, step] = logits
+                logits_out.append(logits.copy())
             if forced is not None:
                 previous = forced[:, step]
             elif noise is None:
@@ -180,8 +180,9 @@ class CategoricalDecoder:
             else:
                 np.add(logits, noise[:, step], noisy)
                 previous = noisy.argmax(axis=1)
-            classes[:, step] = previous
-        return classes, logits_out
+            chosen.append(previous)
+        return np.stack(chosen, axis=1), \
+            None if logits_out is None else np.stack(logits_out, axis=1)
 
 
 def _concat_rows(results: list[tuple[np.ndarray, np.ndarray | None]]

@@ -92,16 +92,22 @@ class StackRun:
         dtype = stack.dtype
         self.stack = stack
         self.cells = [np.zeros((batch, u), dtype) for u in stack.units]
-        self.scratch = [np.empty((batch, u), dtype) for u in stack.units]
-        self.gates = [np.empty((batch, 4 * u), dtype) for u in stack.units]
         self.with_one = [np.ones((batch, u + 1), dtype) for u in stack.units]  # [h, 1]
         self.h = [buffer[:, :-1] for buffer in self.with_one]
-        self.products = [np.zeros((batch, k.shape[1]), dtype) for k in stack.kernels]
-        self.recurrent = [p[:, :4 * u] for p, u in zip(self.products, stack.units, strict=True)]
-        self.ahead = [p[:, 4 * u:] for p, u in zip(self.products, stack.units, strict=True)]
-        self.views = [(g[:, :3 * u], g[:, :u], g[:, u:2 * u], g[:, 2 * u:3 * u], g[:, 3 * u:])
-                      for g, u in zip(self.gates, stack.units, strict=True)]
-        self.output = self.ahead[-1]  # the output projection of the last step's top h
+        products = [np.zeros((batch, k.shape[1]), dtype) for k in stack.kernels]
+        self.recurrent = [p[:, :4 * u] for p, u in zip(products, stack.units, strict=True)]
+        ahead = [p[:, 4 * u:] for p, u in zip(products, stack.units, strict=True)]
+        self.output = ahead[-1]  # the output projection of the last step's top h
+        # Everything one layer's step touches, bound once: the step loop only unpacks.
+        self._layers = []
+        for layer, units in enumerate(stack.units):
+            gates = np.empty((batch, 4 * units), dtype)
+            self._layers.append((
+                None if layer == 0 else ahead[layer - 1], self.recurrent[layer], gates,
+                gates[:, :3 * units], gates[:, :units], gates[:, units:2 * units],
+                gates[:, 2 * units:3 * units], gates[:, 3 * units:], self.cells[layer],
+                np.empty((batch, units), dtype), self.h[layer], self.with_one[layer],
+                stack.kernels[layer], products[layer]))
 
     @property
     def top_h(self) -> np.ndarray:
@@ -120,32 +126,23 @@ class StackRun:
             self.recurrent[layer][...] = recurrent_terms[layer]
             offset += 2 * units
 
-    def step(self, *layer0_inputs: np.ndarray) -> None:
-        """Advance one step; ``layer0_inputs`` are added to layer 0's pre-activation. The
-        new top h is ``top_h``; its output projection, ``output``."""
-        gates, kernels, products = self.gates, self.stack.kernels, self.products
-        if layer0_inputs:
-            np.add(self.recurrent[0], layer0_inputs[0], gates[0])
-            for extra in layer0_inputs[1:]:
-                np.add(gates[0], extra, gates[0])
-        else:
-            np.copyto(gates[0], self.recurrent[0])
-        self._activate(0)
-        np.matmul(self.with_one[0], kernels[0], products[0])
-        for layer in range(1, len(kernels)):
-            np.add(self.recurrent[layer], self.ahead[layer - 1], gates[layer])
-            self._activate(layer)
-            np.matmul(self.with_one[layer], kernels[layer], products[layer])
-
-    def _activate(self, layer: int) -> None:
-        c, h, scratch = self.cells[layer], self.h[layer], self.scratch[layer]
-        gates = self.gates[layer]
-        sigmoids, i, f, o, j = self.views[layer]
-        np.tanh(gates, gates)
-        np.multiply(sigmoids, 0.5, sigmoids)
-        np.add(sigmoids, 0.5, sigmoids)
-        np.multiply(c, f, c)
-        np.multiply(i, j, scratch)
-        np.add(c, scratch, c)
-        np.tanh(c, h)
-        np.multiply(h, o, h)
+    def step(self, layer0_input: np.ndarray | None = None) -> None:
+        """Advance one step; ``layer0_input`` is added to layer 0's pre-activation. The new
+        top h is ``top_h``; its output projection, ``output``."""
+        tanh, multiply, add, matmul = np.tanh, np.multiply, np.add, np.matmul
+        for (below, recurrent, gates, sigmoids, i, f, o, j, c, scratch, h, with_one, kernel,
+             product) in self._layers:
+            below = layer0_input if below is None else below
+            if below is None:
+                np.copyto(gates, recurrent)
+            else:
+                add(recurrent, below, gates)
+            tanh(gates, gates)
+            multiply(sigmoids, 0.5, sigmoids)
+            add(sigmoids, 0.5, sigmoids)
+            multiply(c, f, c)
+            multiply(i, j, scratch)
+            add(c, scratch, c)
+            tanh(c, h)
+            multiply(h, o, h)
+            matmul(with_one, kernel, product)

@@ -1,0 +1,344 @@
+"""Our MusicVAE against Google's Magenta 2.1.4, side by side, on the same checkpoint and data.
+
+    python benchmarks/side_by_side.py --magenta-python /tmp/magenta-ref/.venv/bin/python
+
+Run it with the project's python. Each measurement runs in fresh processes, Magenta's
+(``magenta_workers.py`` under ``--magenta-python``) and ours (this file with ``--worker``),
+alternating which goes first from round to round so that changing machine load hits both.
+Prints JSON to stdout and a table of ratios to stderr; ``speedup`` is Magenta's median over
+ours (above 1: ours is faster), ``RSS`` is ours over Magenta's peak resident memory.
+
+What is compared (same z, same checkpoint; Magenta decodes at temperature 1e-6, which is
+argmax in practice, ours at 0):
+
+* ``startup``: process start to a model ready to decode (Magenta: ``TrainedModel``; ours:
+  ``read_tf_checkpoint`` + ``MusicVAE``);
+* ``decode``: one 2-bar melody, batch 1 (ours ``MusicVAE.decode`` gives classes, so its
+  like-for-like partner is ``decode_to_tensors``; Magenta's ``decode`` also builds
+  NoteSequences and is shown too);
+* ``sample``: 4 melodies; ``batch32``: 32 melodies in one batch;
+* ``trio``: one 16-bar full-size ``hierdec-trio_16bar`` decode (random weights);
+* ``train``: cat-mel_2bar_small training steps at batch 64 on the chorale TFRecord. Magenta's
+  step time comes from a clock on every step; ours from ``latentjam train`` run for N1 and
+  N2 steps: (wall(N2) - wall(N1)) / (N2 - N1), which cancels start-up and the final save.
+"""
+
+from __future__ import annotations
+
+import time
+
+PROCESS_T0 = time.time()  # before any heavy import: the worker's own start
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from magenta_harness import (  # noqa: E402
+    DEFAULT_CKPT,
+    DEFAULT_EXAMPLES,
+    DEFAULT_MAGENTA_PYTHON,
+    DEFAULT_ROOT,
+    DEFAULT_TRIO_CKPT,
+    emit,
+    machine,
+    peak_rss_mb,
+    print_table,
+    run_worker,
+    summarize,
+)
+from magenta_reference import magenta_versions, worker_cmd  # noqa: E402
+
+MEASUREMENTS = ("startup", "decode", "sample", "batch32", "trio", "train")
+# (measurement, Magenta's timing key, our timing key): the pairs whose ratio is printed.
+PAIRS = (
+    ("decode", "decode_to_tensors", "decode"),
+    ("decode", "decode", "decode"),
+    ("sample", "sample_n4", "sample_n4"),
+    ("batch32", "decode_to_tensors_b32", "decode_b32"),
+    ("trio", "trio_decode_to_tensors", "trio_decode"),
+)
+NOT_YET = "not yet runnable"
+
+
+# ------------------------------------------------------------------ our side (workers)
+
+
+def time_calls(calls: dict, runs: int, warmup: int) -> dict:
+    for call in calls.values():
+        for _ in range(warmup):
+            call()
+    durations = {name: [] for name in calls}
+    for _ in range(runs):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            durations[name].append(time.perf_counter() - start)
+    return {name: summarize(values) for name, values in durations.items()}
+
+
+def load_ours(config_name: str, ckpt: Path):
+    from latentjam.models.checkpoints.tf_checkpoint import read_tf_checkpoint
+    from latentjam.models.configs import get_config
+    from latentjam.models.inference.musicvae import MusicVAE
+
+    start = time.perf_counter()
+    vae = MusicVAE(get_config(config_name), read_tf_checkpoint(ckpt))
+    return vae, time.perf_counter() - start
+
+
+def same_latents(batch: int, z_size: int, seed: int):
+    import numpy as np  # the same draws as magenta_workers.latents
+
+    return np.random.RandomState(seed).randn(batch, z_size).astype(np.float32)
+
+
+def ours_startup(args: argparse.Namespace) -> dict:
+    load_ours("cat-mel_2bar_small", args.ckpt)
+    return {"worker_t0": PROCESS_T0, "ready_at": time.time()}
+
+
+def ours_decode(args: argparse.Namespace) -> dict:
+    vae, load_s = load_ours("cat-mel_2bar_small", args.ckpt)
+    z = same_latents(1, 256, args.seed)
+    stats = time_calls({"decode": lambda: vae.decode(z, length=32, temperature=0.0)},
+                       args.runs, args.warmup)
+    return {"load_s": round(load_s, 3), "batch": 1, "length": 32, **stats}
+
+
+def ours_sample(args: argparse.Namespace) -> dict:
+    import numpy as np
+
+    vae, load_s = load_ours("cat-mel_2bar_small", args.ckpt)
+    rng = np.random.default_rng(args.seed)
+    stats = time_calls({"sample_n4": lambda: vae.sample(4, temperature=0.5, rng=rng,
+                                                         length=32)}, args.runs, args.warmup)
+    return {"load_s": round(load_s, 3), "batch": 4, "length": 32, **stats}
+
+
+def ours_batch32(args: argparse.Namespace) -> dict:
+    vae, load_s = load_ours("cat-mel_2bar_small", args.ckpt)
+    z = same_latents(32, 256, args.seed)
+    stats = time_calls({"decode_b32": lambda: vae.decode(z, length=32, temperature=0.0)},
+                       args.runs, args.warmup)
+    stats["decode_b32"]["melodies_per_s"] = round(32000.0 / stats["decode_b32"]["median_ms"], 1)
+    return {"load_s": round(load_s, 3), "batch": 32, "length": 32, **stats}
+
+
+def ours_trio(args: argparse.Namespace) -> dict:
+    vae, load_s = load_ours("hierdec-trio_16bar", args.trio_ckpt)
+    z = same_latents(1, 512, args.seed)
+    stats = time_calls({"trio_decode": lambda: vae.decode(z, length=256, temperature=0.0)},
+                       args.runs, args.warmup)
+    return {"load_s": round(load_s, 3), "batch": 1, "length": 256, **stats}
+
+
+def train_command(args: argparse.Namespace, run_dir: Path, steps: int) -> list[str]:
+    return [sys.executable, "-m", "latentjam", "train", "--config", "cat-mel_2bar_small",
+            "--examples", str(args.examples), "--run-dir", str(run_dir),
+            "--num-steps", str(steps), "--batch-size", str(args.train_batch)]
+
+
+def run_measured(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, the child's own peak RSS in MB) of one command."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as log:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)  # wait4: this child's own rusage
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            log.seek(0)
+            tail = log.read().decode(errors="replace")[-3000:]
+            raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{tail}")
+    return wall, round(usage.ru_maxrss / 1024.0, 1)
+
+
+def ours_train(args: argparse.Namespace) -> dict:
+    walls, rss = {}, []
+    for steps in (args.train_n1, args.train_n2):
+        run_dir = args.work_dir / f"ours-train-{steps}"
+        shutil.rmtree(run_dir, ignore_errors=True)
+        walls[steps], peak = run_measured(train_command(args, run_dir, steps))
+        rss.append(peak)
+    step_s = (walls[args.train_n2] - walls[args.train_n1]) / (args.train_n2 - args.train_n1)
+    return {"batch": args.train_batch, "n1": args.train_n1, "n2": args.train_n2,
+            "wall_n1_s": round(walls[args.train_n1], 2),
+            "wall_n2_s": round(walls[args.train_n2], 2),
+            "train_step_mean_ms": round(step_s * 1000.0, 1),
+            "steps_per_s": round(1.0 / step_s, 3),
+            "examples_per_s": round(args.train_batch / step_s, 1),
+            "train_peak_rss_mb": max(rss)}
+
+
+OUR_WORKERS = {"startup": ours_startup, "decode": ours_decode, "sample": ours_sample,
+               "batch32": ours_batch32, "trio": ours_trio, "train": ours_train}
+
+
+def ours_runnable(name: str) -> str | None:
+    """None when our side of ``name`` can run now, else why not."""
+    import importlib.util
+
+    needed = ["latentjam.models.inference.musicvae",
+              "latentjam.models.checkpoints.tf_checkpoint"]
+    if name == "train":
+        needed = ["latentjam.models.cli_train"]
+    for module in needed:
+        try:
+            if importlib.util.find_spec(module) is None:
+                return f"{NOT_YET}: {module} does not exist yet"
+        except ImportError as err:
+            return f"{NOT_YET}: {module}: {err}"
+    if name == "train":
+        probe = subprocess.run([sys.executable, "-m", "latentjam", "train", "--help"],
+                               capture_output=True, text=True)
+        missing = [flag for flag in ("--examples", "--run-dir", "--num-steps", "--batch-size")
+                   if flag not in probe.stdout]
+        if probe.returncode != 0 or missing:
+            return f"{NOT_YET}: `latentjam train --help` failed or lacks {missing}"
+    return None
+
+
+# ------------------------------------------------------------------ the driver
+
+
+def options_for(name: str, args: argparse.Namespace) -> dict:
+    return {
+        "startup": {}, "decode": {"runs": args.runs}, "sample": {"runs": args.runs},
+        "batch32": {"runs": max(args.runs // 2, 50)},
+        "trio": {"runs": args.trio_runs, "warmup": 1},
+        "train": {"train_steps": args.train_steps, "train_warmup": args.train_warmup,
+                  "train_batch": args.train_batch},
+    }[name]
+
+
+def run_magenta(name: str, args: argparse.Namespace) -> dict:
+    result = run_worker(worker_cmd(args.magenta_python, name, args, **options_for(name, args)),
+                        env={"TF_USE_LEGACY_KERAS": "1"})
+    if name == "startup":
+        result["process_start_to_ready_s"] = round(result["ready_at"] - result["spawned_at"], 3)
+    return result
+
+
+def run_ours(name: str, args: argparse.Namespace) -> dict:
+    cmd = [sys.executable, __file__, "--worker", name, "--ckpt", str(args.ckpt),
+           "--trio-ckpt", str(args.trio_ckpt), "--examples", str(args.examples),
+           "--work-dir", str(args.work_dir), "--runs", str(args.runs),
+           "--trio-runs", str(args.trio_runs), "--train-batch", str(args.train_batch),
+           "--train-n1", str(args.train_n1), "--train-n2", str(args.train_n2)]
+    threads = {} if args.blas_threads is None else {
+        "OPENBLAS_NUM_THREADS": str(args.blas_threads), "OMP_NUM_THREADS": str(args.blas_threads)}
+    result = run_worker(cmd, env=threads)
+    if name == "startup":
+        result["process_start_to_ready_s"] = round(result["ready_at"] - result["spawned_at"], 3)
+    return result
+
+
+def ratio_rows(results: dict) -> list[list]:
+    rows = []
+
+    def medians(side: str, name: str, key: str) -> list[float]:
+        return [r[key]["median_ms"] for r in results[name][side] if key in r]
+
+    for name, magenta_key, our_key in PAIRS:
+        if name not in results or isinstance(results[name]["ours"], str):
+            continue
+        m, o = medians("magenta", name, magenta_key), medians("ours", name, our_key)
+        m_p99 = [r[magenta_key]["p99_ms"] for r in results[name]["magenta"]]
+        o_p99 = [r[our_key]["p99_ms"] for r in results[name]["ours"]]
+        rss = (max(r["peak_rss_mb"] for r in results[name]["ours"])
+               / max(r["peak_rss_mb"] for r in results[name]["magenta"]))
+        rows.append([f"{name}: {magenta_key} vs {our_key}", f"{min(m):.2f}/{max(m_p99):.2f}",
+                     f"{min(o):.3f}/{max(o_p99):.3f}", f"{min(m) / min(o):.1f}x", f"{rss:.2f}"])
+    if "startup" in results and not isinstance(results["startup"]["ours"], str):
+        m = [r["process_start_to_ready_s"] for r in results["startup"]["magenta"]]
+        o = [r["process_start_to_ready_s"] for r in results["startup"]["ours"]]
+        rss = (max(r["peak_rss_mb"] for r in results["startup"]["ours"])
+               / max(r["peak_rss_mb"] for r in results["startup"]["magenta"]))
+        rows.append(["startup (s, best/worst)", f"{min(m):.2f}/{max(m):.2f}",
+                     f"{min(o):.3f}/{max(o):.3f}", f"{min(m) / min(o):.1f}x", f"{rss:.2f}"])
+    if "train" in results and not isinstance(results["train"]["ours"], str):
+        m = [r["train_step"]["mean_ms"] for r in results["train"]["magenta"]]
+        o = [r["train_step_mean_ms"] for r in results["train"]["ours"]]
+        rss = (max(r["train_peak_rss_mb"] for r in results["train"]["ours"])
+               / max(r["peak_rss_mb"] for r in results["train"]["magenta"]))
+        rows.append(["train step, batch 64 (mean ms)", f"{min(m):.0f}", f"{min(o):.0f}",
+                     f"{min(m) / min(o):.2f}x", f"{rss:.2f}"])
+    return rows
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--magenta-python", type=Path, default=DEFAULT_MAGENTA_PYTHON)
+    parser.add_argument("--ckpt", type=Path, default=DEFAULT_CKPT)
+    parser.add_argument("--trio-ckpt", type=Path, default=DEFAULT_TRIO_CKPT)
+    parser.add_argument("--examples", type=Path, default=DEFAULT_EXAMPLES)
+    parser.add_argument("--work-dir", type=Path, default=DEFAULT_ROOT / "side-by-side")
+    parser.add_argument("--only", default=",".join(MEASUREMENTS),
+                        help=f"comma-separated subset of {', '.join(MEASUREMENTS)}")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="alternating Magenta/ours process pairs per measurement")
+    parser.add_argument("--heavy-rounds", type=int, default=1, help="... for trio and train")
+    parser.add_argument("--runs", type=int, default=200, help="timed calls per process")
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--trio-runs", type=int, default=3)
+    parser.add_argument("--train-steps", type=int, default=30, help="Magenta's run")
+    parser.add_argument("--train-warmup", type=int, default=5, help="Magenta steps not timed")
+    parser.add_argument("--train-batch", type=int, default=64)
+    parser.add_argument("--train-n1", type=int, default=5, help="our shorter run")
+    parser.add_argument("--train-n2", type=int, default=25, help="our longer run")
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="OPENBLAS_NUM_THREADS for our workers (default: inherited)")
+    parser.add_argument("--worker", choices=sorted(OUR_WORKERS), help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        if args.worker == "trio":
+            args.warmup = 1
+        result = OUR_WORKERS[args.worker](args)
+        result.update(worker=args.worker, peak_rss_mb=peak_rss_mb())
+        emit(result)
+        return 0
+    names = [n for n in args.only.split(",") if n]
+    unknown = sorted(set(names) - set(MEASUREMENTS))
+    if unknown:
+        sys.exit(f"unknown measurements {unknown}; choose from {MEASUREMENTS}")
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    report = {"machine": machine(), "command": " ".join(sys.argv),
+              "magenta_versions": magenta_versions(args.magenta_python),
+              "our_blas_threads": args.blas_threads or os.environ.get("OPENBLAS_NUM_THREADS"),
+              "results": {}}
+    for name in names:
+        why_not = ours_runnable(name)
+        entry = {"magenta": [], "ours": why_not or []}
+        rounds = args.heavy_rounds if name in ("trio", "train") else args.rounds
+        for index in range(rounds):
+            order = ("magenta", "ours") if index % 2 == 0 else ("ours", "magenta")
+            for side in order:
+                if side == "ours" and why_not:
+                    continue
+                runner = run_magenta if side == "magenta" else run_ours
+                entry[side].append(runner(name, args))
+                print(f"{name} round {index} {side}: done", file=sys.stderr)
+        if why_not:
+            print(f"{name}, ours: {why_not}", file=sys.stderr)
+        report["results"][name] = entry
+    print_table(ratio_rows(report["results"]),
+                ["measurement", "Magenta median/p99 ms", "ours median/p99 ms",
+                 "speedup", "RSS ours/Magenta"])
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

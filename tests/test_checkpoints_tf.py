@@ -204,6 +204,8 @@ def test_unsupported_dtype_is_reported(tmp_path: Path) -> None:
 def test_unwritable_dtype_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="cannot write w: dtype"):
         write_tf_checkpoint(tmp_path / "model.ckpt-0", {"w": np.array(["a"])})
+    with pytest.raises(CheckpointError, match="names must be non-empty strings"):
+        write_tf_checkpoint(tmp_path / "model.ckpt-0", {"": np.ones(1)})
 
 
 def test_table_round_trip_with_small_blocks() -> None:

@@ -14,6 +14,7 @@ versions.proto): BundleHeaderProto {1 num_shards, 2 endianness (0 little), 3 ver
 from __future__ import annotations
 
 import codecs
+import math
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -249,7 +250,7 @@ def _tensor(raw: bytearray, entry: BundleEntry, name: str, source: str) -> np.nd
         dtype = _DTYPES[entry.dtype]
     else:
         raise CheckpointError(f"{source}: {name} has unsupported TensorFlow dtype {entry.dtype}")
-    count = int(np.prod(entry.shape, dtype=np.int64))
+    count = math.prod(entry.shape)  # Python ints: a crafted shape cannot overflow
     if count * dtype.itemsize != len(raw):
         raise CheckpointError(
             f"{source}: {name} holds {len(raw)} bytes, shape {list(entry.shape)} of "
@@ -344,12 +345,12 @@ def write_tf_checkpoint(prefix: str | Path, variables: Mapping[str, np.ndarray])
     prefix = Path(prefix)
     if prefix.suffix == ".index":
         prefix = prefix.with_suffix("")
-    arrays = {}
-    for name in sorted(variables, key=lambda n: n.encode("utf-8")):
+    for name in variables:
         if not isinstance(name, str) or not name:
             raise CheckpointError(f"{prefix}: variable names must be non-empty strings, "
                                   f"got {name!r}")
-        arrays[name] = _as_stored(name, variables[name])
+    arrays = {name: _as_stored(name, variables[name])
+              for name in sorted(variables, key=lambda n: n.encode("utf-8"))}
     data = bytearray()
     table = [(b"", _header_bytes(1))]
     for name, array in arrays.items():

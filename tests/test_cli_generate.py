@@ -98,7 +98,7 @@ def test_trio_needs_config_and_then_works(magenta_fixtures: Path, tmp_path: Path
         (["sample", "--temperature", "-1"], "temperature"),
         (["sample", "--num", "0"], "at least 1"),
         (["sample", "--config", "cat-drums_2bar_small"], "does not match config"),
-        (["sample", "--config", "no-such-config"], "unknown config"),
+        (["sample", "--config", "no-such-config"], "neither a config name"),
         (["sample", "--model", "/nonexistent/model"], "neither a shipped model"),
     ],
 )

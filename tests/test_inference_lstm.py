@@ -67,6 +67,12 @@ def test_sequence_lengths_match_unpadded_runs() -> None:
         np.testing.assert_allclose(last_bw[b], bw[0], atol=1e-6)
     # The backward pass's last state is its output at the first step.
     np.testing.assert_allclose(last_bw, outputs[:, 0, 5:], atol=1e-7)
+    # Both directions stepped together equal each run alone.
+    for direction, reverse in ((forward, False), (backward, True)):
+        alone, last = lstm_sequence(inputs, *direction, lengths=lengths, reverse=reverse)
+        half = slice(5, 10) if reverse else slice(0, 5)
+        np.testing.assert_allclose(outputs[..., half], alone, atol=1e-6)
+        np.testing.assert_allclose(last_bw if reverse else last_fw, last, atol=1e-6)
 
 
 def test_sequence_steps_the_cell() -> None:

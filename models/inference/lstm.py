@@ -80,10 +80,32 @@ def bidirectional_layer(inputs: np.ndarray, forward: tuple[np.ndarray, np.ndarra
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One bidirectional layer; ``forward``/``backward`` are ``(kernel, bias)``.
 
-    Returns the concatenated outputs ``[B, T, 2U]`` (what a stacked layer above reads), the
-    forward pass's last state h and the backward pass's last state h, i.e. its output at the
-    first step.
+    The same as ``lstm_sequence`` forward and reversed, with both directions stepped
+    together (one product for the two per step). Returns the concatenated outputs
+    ``[B, T, 2U]`` (what a stacked layer above reads), the forward pass's last state h and
+    the backward pass's last state h, i.e. its output at the first step.
     """
-    out_fw, last_fw = lstm_sequence(inputs, *forward, lengths=lengths)
-    out_bw, last_bw = lstm_sequence(inputs, *backward, lengths=lengths, reverse=True)
-    return np.concatenate([out_fw, out_bw], axis=-1), last_fw, last_bw
+    batch, steps, depth = inputs.shape
+    kernels = np.stack([forward[0], backward[0]])  # [2, D + U, 4U]
+    units = kernels.shape[2] // 4
+    projected = inputs.reshape(batch * steps, depth) @ kernels[:, :depth]
+    projected += np.stack([forward[1], backward[1]])[:, None]
+    projected = projected.reshape(2, batch, steps, 4 * units)
+    projected[1] = projected[1, :, ::-1].copy()  # the backward pass reads time reversed
+    recurrent = kernels[:, depth:]
+    h = np.zeros((2, batch, units), inputs.dtype)
+    c = np.zeros((2, batch, units), inputs.dtype)
+    outputs = np.zeros((2, batch, steps, units), inputs.dtype)
+    full = lengths is None or bool(np.all(lengths >= steps))
+    for t in range(steps):
+        h_new, c_new = lstm_activation(projected[:, :, t] + h @ recurrent, c)
+        if full:
+            h, c = h_new, c_new
+            outputs[:, :, t] = h
+        else:
+            valid = (np.array([t, steps - 1 - t])[:, None] < lengths)[..., None]
+            h = np.where(valid, h_new, h)
+            c = np.where(valid, c_new, c)
+            outputs[:, :, t] = np.where(valid, h_new, 0.0)
+    both = np.concatenate([outputs[0], outputs[1, :, ::-1]], axis=-1)
+    return both, h[0], h[1]

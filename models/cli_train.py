@@ -1,0 +1,144 @@
+"""``latentjam convert | train``: MIDI folders to NoteSequence TFRecords, and training.
+
+``convert`` is Magenta's ``convert_dir_to_note_sequences``; ``train`` is its
+``music_vae_train`` (TensorFlow, the optional ``train`` extra). TensorFlow is imported only
+inside the train command, so ``latentjam`` itself starts without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from latentjam.models.configs import load_config
+from latentjam.models.errors import ConfigError, ModelError
+
+INSTALL_HINT = "pip install 'latentjam[train]'"
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "convert", help="a folder of MIDI files to a NoteSequence TFRecord",
+        description="Convert MIDI files to one TFRecord of NoteSequences (the format of "
+                    "Magenta's convert_dir_to_note_sequences), for `latentjam train`. "
+                    "Unreadable files are named and skipped.")
+    p.add_argument("input_dir", type=Path, help="folder of .mid/.midi files")
+    p.add_argument("output", type=Path, help="TFRecord file to write (replaced if it exists)")
+    p.add_argument("--recursive", action="store_true", help="also convert subfolders")
+    p.set_defaults(func=run_convert)
+
+    p = subparsers.add_parser(
+        "train", help="train a MusicVAE (needs the 'train' extra: TensorFlow)",
+        description="Train or fine-tune a MusicVAE on NoteSequence TFRecords. The run folder "
+                    "keeps Magenta-compatible checkpoints (model.ckpt-N) and model.safetensors "
+                    "for `latentjam sample --model RUN_DIR`; running the same command again "
+                    "resumes from the last checkpoint. Ctrl-C saves a checkpoint and stops.")
+    p.add_argument("--config", default=None,
+                   help="config name (e.g. cat-mel_2bar_small) or a JSON/TOML hyper-parameter "
+                        "file; not needed to resume, or with --init-from a latentjam model")
+    p.add_argument("--examples", required=True,
+                   help="TFRecord file(s) of NoteSequences, comma-separated")
+    p.add_argument("--eval-examples", default=None,
+                   help="held-out TFRecord file(s), comma-separated (default: a share of "
+                        "--examples, chosen by piece)")
+    p.add_argument("--run-dir", type=Path, required=True, help="folder of the run")
+    p.add_argument("--num-steps", type=int, default=10000,
+                   help="training steps of this run in all; a resumed run continues to the "
+                        "same end (default 10000)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="examples per step (a new run's default is 64; Magenta's configs say "
+                        "512, sized for GPUs)")
+    p.add_argument("--learning-rate", type=float, default=None,
+                   help="initial learning rate (config default 0.001, decaying to 1e-5)")
+    p.add_argument("--keep-checkpoints", type=int, default=5,
+                   help="checkpoints kept, the latest ones (default 5)")
+    p.add_argument("--checkpoint-every", type=int, default=500,
+                   help="steps between checkpoints and evaluations (default 500)")
+    p.add_argument("--eval-fraction", type=float, default=0.1,
+                   help="share of pieces held out for evaluation (default 0.1; 0: none)")
+    p.add_argument("--init-from", default=None,
+                   help="fine-tune from a checkpoint: Magenta TF, magenta.js or latentjam")
+    p.add_argument("--hparams", default="",
+                   help="hyper-parameter overrides, e.g. 'max_beta=0.5,dec_rnn_size=[256,256]'")
+    p.add_argument("--max-windows-per-piece", type=int, default=None,
+                   help="train on at most this many windows of a piece per epoch, drawn anew "
+                        "each epoch (Magenta: 5; default: all)")
+    p.add_argument("--seed", type=int, default=None, help="random seed of a new run")
+    p.add_argument("--no-xla", action="store_true",
+                   help="do not compile the training step with XLA (slower, starts sooner)")
+    p.set_defaults(func=run_train)
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    from latentjam.models.training.convert import convert_directory
+    from tqdm import tqdm
+
+    def progress(names, total):
+        return tqdm(names, total=total, unit="file", desc="convert", disable=None)
+
+    report = convert_directory(args.input_dir, args.output, args.recursive, progress)
+    for line in report.lines():
+        print(line, file=sys.stderr)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def parse_hparams(text: str) -> dict[str, Any]:
+    """``key=value,...``; values are JSON (numbers, true/false, [lists]) or plain words."""
+    out: dict[str, Any] = {}
+    for item in _split_top_level(text):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--hparams: expected key=value, got {item!r}")
+        value = value.strip()
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
+    return out
+
+
+def _split_top_level(text: str) -> list[str]:
+    items, depth, current = [], 0, ""
+    for char in text:
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            items.append(current)
+            current = ""
+        else:
+            current += char
+    items.append(current)
+    return [item.strip() for item in items if item.strip()]
+
+
+def _paths(text: str | None) -> tuple[Path, ...]:
+    return tuple(Path(p.strip()) for p in (text or "").split(",") if p.strip())
+
+
+def run_train(args: argparse.Namespace) -> int:
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError as err:
+        raise ModelError(f"training needs TensorFlow ({err}): {INSTALL_HINT}") from None
+    from latentjam.models.training.train import TrainOptions, train
+
+    hparams = parse_hparams(args.hparams)
+    if args.batch_size is not None:
+        hparams["batch_size"] = args.batch_size
+    if args.learning_rate is not None:
+        hparams["learning_rate"] = args.learning_rate
+    options = TrainOptions(
+        run_dir=args.run_dir, examples=_paths(args.examples), num_steps=args.num_steps,
+        config=load_config(args.config) if args.config else None, hparams=hparams,
+        eval_examples=_paths(args.eval_examples), eval_fraction=args.eval_fraction,
+        keep_checkpoints=args.keep_checkpoints, checkpoint_every=args.checkpoint_every,
+        init_from=Path(args.init_from) if args.init_from else None, seed=args.seed,
+        max_windows=args.max_windows_per_piece, jit_compile=not args.no_xla)
+    result = train(options)
+    evaluation = ", ".join(f"{k} {v:.4g}" for k, v in result.evaluation.items())
+    print(f"{result.run_dir}: step {result.global_step}"
+          + (f"; eval {evaluation}" if evaluation else ""), file=sys.stderr)
+    return 130 if result.interrupted else 0

@@ -1,0 +1,252 @@
+"""Training examples: TFRecords of NoteSequences through a config's converter, in batches.
+
+The files are Magenta's format (``convert_dir_to_note_sequences``, our ``latentjam
+convert``, our corpus builder). Pieces, not windows, are split between training and
+evaluation: a piece's side is a stable hash of its NoteSequence id (else its filename), so
+near-copies of a training window never score the model. For configs with a
+``transpose_range`` every training piece is transposed by a fresh random amount each epoch,
+as Magenta's ``NoteSequenceAugmenter`` does (notes leaving 0..127 are dropped, drums stay).
+
+An epoch's examples are a pure function of (seed, epoch), so the stream of batches resumes
+exactly from its position, two integers kept with each checkpoint. No TensorFlow here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from latentjam.models.configs import ModelConfig
+from latentjam.models.encodings.converters import get_converter
+from latentjam.models.errors import InputError, NoExamplesError
+from latentjam.models.notesequence import NoteSequence
+from latentjam.models.notesequence_proto import parse_note_sequence
+from latentjam.models.tfrecord import read_records
+
+MIN_PITCH, MAX_PITCH = 0, 127  # note-seq's bounds for transposed notes
+
+
+@dataclass(frozen=True)
+class Piece:
+    key: str  # what the split hashes: the NoteSequence id, else its filename
+    label: str  # how messages name the piece
+    sequence: NoteSequence
+
+
+def read_pieces(paths: Sequence[str | Path]) -> list[Piece]:
+    """Every NoteSequence in the TFRecord files ``paths``, in file order."""
+    pieces = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise InputError(f"{path}: no such examples file")
+        for index, record in enumerate(read_records(path)):
+            ns = parse_note_sequence(record, source=f"{path}: record {index}")
+            fallback = f"{path.name}#{index}"
+            pieces.append(Piece(ns.id or ns.filename or fallback,
+                                ns.filename or ns.id or fallback, ns))
+    return pieces
+
+
+def eval_share(key: str) -> float:
+    """A stable number in [0, 1) for a piece; the evaluation split takes the lowest."""
+    return int.from_bytes(hashlib.sha1(key.encode("utf-8")).digest()[:8], "big") / 2.0**64
+
+
+def split_pieces(pieces: Sequence[Piece],
+                 eval_fraction: float) -> tuple[list[Piece], list[Piece]]:
+    """(training, evaluation) pieces: those whose ``eval_share`` is below the fraction are
+    held out, so a piece keeps its side as the corpus grows. With a fraction above 0 and
+    at least two pieces, each side gets at least one piece."""
+    if not 0.0 <= eval_fraction < 1.0:
+        raise InputError(f"eval fraction must be in [0, 1), got {eval_fraction}")
+    if eval_fraction == 0.0:
+        return list(pieces), []
+    held = {p.key for p in pieces if eval_share(p.key) < eval_fraction}
+    keys = sorted({p.key for p in pieces}, key=eval_share)
+    if len(keys) >= 2:
+        if not held:
+            held = {keys[0]}
+        if len(held) == len(keys):
+            held.discard(keys[-1])
+    return ([p for p in pieces if p.key not in held], [p for p in pieces if p.key in held])
+
+
+def transpose(ns: NoteSequence, amount: int) -> NoteSequence:
+    """note-seq's ``transpose_note_sequence``: pitched notes move by ``amount`` semitones,
+    notes pushed out of 0..127 are deleted, drums stay; total_time ends with the last note."""
+    if amount == 0:
+        return ns
+    notes = []
+    for note in ns.notes:
+        if note.is_drum:
+            notes.append(note)
+        elif MIN_PITCH <= note.pitch + amount <= MAX_PITCH:
+            notes.append(dataclasses.replace(note, pitch=note.pitch + amount))
+    total = max((n.end_time for n in notes), default=0.0)
+    return dataclasses.replace(ns, notes=notes, total_time=total)
+
+
+@dataclass
+class ExtractionReport:
+    """What the converter made of the pieces (untransposed)."""
+
+    pieces: int = 0
+    examples: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    empty: list[tuple[str, dict[str, int]]] = field(default_factory=list)  # (label, reasons)
+
+    def lines(self) -> list[str]:
+        out = [f"{self.examples} examples from {self.pieces} pieces"]
+        if self.skipped:
+            out.append("skipped: " + ", ".join(f"{reason} {count}"
+                                               for reason, count in sorted(self.skipped.items())))
+        for label, reasons in self.empty:
+            why = ", ".join(f"{r} {c}" for r, c in sorted(reasons.items())) or "nothing found"
+            out.append(f"no examples extracted from {label}: {why}")
+        return out
+
+
+class ExampleSet:
+    """The examples of some pieces under one config, as class indices ``[n, T, parts]``
+    padded to ``max_seq_len`` with their lengths.
+
+    With ``augment`` each epoch transposes every piece by its own random amount in the
+    config's ``transpose_range``; ``max_windows`` keeps at most that many windows of a
+    piece per epoch, drawn at random (Magenta keeps 5; by default every window counts).
+    """
+
+    def __init__(self, pieces: Sequence[Piece], config: ModelConfig, *, augment: bool = False,
+                 max_windows: int | None = None, seed: int = 0):
+        self.pieces = list(pieces)
+        self.config = config
+        self.converter = get_converter(config)
+        self.steps = config.hparams.max_seq_len
+        self.parts = len(config.output_depths) if config.is_hierarchical else 1
+        self.transpose_range = config.transpose_range if augment else None
+        self.max_windows = max_windows
+        self.seed = seed
+        self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self.report = ExtractionReport(pieces=len(self.pieces))
+        for index, piece in enumerate(self.pieces):
+            classes, _, skipped = self._extract(index, 0)
+            self.report.examples += len(classes)
+            self.report.skipped.update(skipped)
+            if not len(classes):
+                self.report.empty.append((piece.label, skipped))
+
+    def _extract(self, index: int, amount: int) -> tuple[np.ndarray, np.ndarray, dict]:
+        key = (index, amount)
+        skipped: dict[str, int] = {}
+        if key not in self._cache:
+            extraction = self.converter.to_examples(
+                transpose(self.pieces[index].sequence, amount))
+            skipped = dict(extraction.skipped)
+            self._cache[key] = self._pad(extraction.examples)
+        classes, lengths = self._cache[key]
+        return classes, lengths, skipped
+
+    def _pad(self, examples: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        classes = np.zeros((len(examples), self.steps, self.parts), np.int16)
+        lengths = np.zeros(len(examples), np.int32)
+        for row, example in enumerate(examples):
+            example = np.asarray(example).reshape(len(example), -1)[:self.steps]
+            classes[row, :len(example)] = example
+            lengths[row] = len(example)
+        return classes, lengths
+
+    def epoch(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Epoch ``index``'s examples in piece order: (classes, lengths)."""
+        rng = np.random.default_rng([self.seed, index])
+        low, high = self.transpose_range or (0, 0)
+        chunks = []
+        for piece in range(len(self.pieces)):
+            amount = int(rng.integers(low, high + 1))
+            classes, lengths, _ = self._extract(piece, amount)
+            if self.max_windows is not None and len(classes) > self.max_windows:
+                keep = np.sort(rng.choice(len(classes), self.max_windows, replace=False))
+                classes, lengths = classes[keep], lengths[keep]
+            chunks.append((classes, lengths))
+        if not chunks:
+            return (np.zeros((0, self.steps, self.parts), np.int16), np.zeros(0, np.int32))
+        return (np.concatenate([c for c, _ in chunks]), np.concatenate([n for _, n in chunks]))
+
+    def check_not_empty(self, what: str) -> None:
+        if self.report.examples == 0:
+            raise NoExamplesError(
+                f"no {what} examples for config {self.config.name}: " +
+                "; ".join(self.report.lines()[1:] or ["no pieces"]))
+
+
+@dataclass(frozen=True)
+class Batch:
+    inputs: np.ndarray  # float32 [B, T, input_depth]: the encoder's view
+    targets: np.ndarray  # int32 [B, T, parts]: class indices
+    lengths: np.ndarray  # int32 [B]
+
+
+class Batches:
+    """Endless shuffled batches of an ExampleSet; ``position`` = (epoch, offset) resumes it."""
+
+    def __init__(self, examples: ExampleSet, batch_size: int, seed: int = 0,
+                 position: tuple[int, int] = (0, 0)):
+        self.examples = examples
+        self.batch_size = batch_size
+        self.seed = seed
+        self.epoch_index, self.offset = position
+        self._order: tuple[np.ndarray, np.ndarray] | None = None
+        self._empty_epochs = 0
+
+    @property
+    def position(self) -> tuple[int, int]:
+        return self.epoch_index, self.offset
+
+    def _shuffled(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._order is None:
+            classes, lengths = self.examples.epoch(self.epoch_index)
+            order = np.random.default_rng([self.seed, self.epoch_index, 1]).permutation(
+                len(classes))
+            self._order = classes[order], lengths[order]
+        return self._order
+
+    def __iter__(self) -> Iterator[Batch]:
+        return self
+
+    def __next__(self) -> Batch:
+        rows, lengths = [], []
+        need = self.batch_size
+        while need:
+            classes, lens = self._shuffled()
+            if self.offset >= len(classes):
+                self._empty_epochs = self._empty_epochs + 1 if not len(classes) else 0
+                if self._empty_epochs > 3:
+                    raise NoExamplesError("the training pieces gave no examples in "
+                                          "several epochs running")
+                self.epoch_index, self.offset, self._order = self.epoch_index + 1, 0, None
+                continue
+            take = min(need, len(classes) - self.offset)
+            rows.append(classes[self.offset:self.offset + take])
+            lengths.append(lens[self.offset:self.offset + take])
+            self.offset += take
+            need -= take
+        return make_batch(self.examples, np.concatenate(rows), np.concatenate(lengths))
+
+
+def make_batch(examples: ExampleSet, classes: np.ndarray, lengths: np.ndarray) -> Batch:
+    """A batch from padded class indices: the converter's encoder inputs and the targets."""
+    targets = classes.astype(np.int32)
+    view = targets if examples.parts > 1 else targets[..., 0]
+    inputs = examples.converter.encoder_inputs(view).astype(np.float32)
+    return Batch(inputs, targets, lengths.astype(np.int32))
+
+
+def eval_batches(examples: ExampleSet, batch_size: int) -> Iterator[Batch]:
+    """The untransposed examples once, in order, in batches of at most ``batch_size``."""
+    classes, lengths = examples.epoch(0)
+    for start in range(0, len(classes), batch_size):
+        yield make_batch(examples, classes[start:start + batch_size],
+                         lengths[start:start + batch_size])

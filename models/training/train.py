@@ -1,0 +1,327 @@
+"""The training loop: start or resume a run, train, evaluate, checkpoint, stop cleanly.
+
+A run resumes by itself: the same command again continues from the last complete
+checkpoint with the optimizer and the data stream where they were. Ctrl-C (SIGINT) ends the
+current step, saves a checkpoint, and returns; a second Ctrl-C stops at once. ``init_from``
+starts a new run from any checkpoint our loader reads (fresh optimizer; the step counter,
+and with it the KL-weight, learning-rate and sampling schedules, continue from the
+checkpoint's ``global_step`` when it has one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from latentjam.models.checkpoints.loader import checkpoint_config, load_checkpoint
+from latentjam.models.checkpoints.tf_checkpoint import read_tf_checkpoint
+from latentjam.models.configs import (
+    ModelConfig,
+    config_from_dict,
+    config_to_dict,
+    override_hparams,
+)
+from latentjam.models.errors import ConfigError, InputError
+from latentjam.models.training import objective
+from latentjam.models.training.dataset import (
+    Batches,
+    ExampleSet,
+    eval_batches,
+    read_pieces,
+    split_pieces,
+)
+from latentjam.models.training.run_dir import RunDir
+from latentjam.models.training.step import Adam, Steps
+from latentjam.models.training.tf_model import TrainableMusicVAE, check_supported
+from latentjam.models.variables import check_variables
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    run_dir: Path
+    examples: tuple[Path, ...]  # TFRecords of NoteSequences
+    num_steps: int  # steps this run trains in all (a resumed run continues to the same end)
+    config: ModelConfig | None = None  # None: the run's own, or the init checkpoint's
+    hparams: dict = field(default_factory=dict)  # overrides applied to that config
+    default_batch_size: int = 64  # a new run's batch size unless ``hparams`` names one
+    eval_examples: tuple[Path, ...] = ()  # held-out pieces; else a share of ``examples``
+    eval_fraction: float = 0.1
+    max_eval_examples: int = 512  # evaluation windows scored each time (the first ones)
+    keep_checkpoints: int = 5
+    checkpoint_every: int = 500  # steps
+    init_from: Path | None = None
+    seed: int | None = None  # None: a new run draws one; a resumed run keeps its own
+    max_windows: int | None = None  # windows per piece per epoch (Magenta: 5); None: all
+    jit_compile: bool = True
+    progress: bool = True
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    global_step: int
+    interrupted: bool
+    evaluation: dict[str, float] = field(default_factory=dict)
+
+
+def configure_threads(threads: int | None = None) -> None:
+    """Use every core inside ops and run ops one at a time (the step is one XLA program)."""
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads or os.cpu_count() or 1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TensorFlow already started (tests, notebooks): keep its settings
+        pass
+
+
+class _Run:
+    """Everything a run is made of, from a fresh start, an init checkpoint or a resume."""
+
+    def __init__(self, options: TrainOptions):
+        self.options = options
+        self.dir = RunDir(options.run_dir)
+        info = self.dir.read_run()
+        saved = self.dir.saved_steps()
+        self.values = None
+        self.optimizer_state = None
+        self.position = (0, 0)
+        if info is not None and saved:
+            self._resume(info, saved[-1])
+        else:
+            self._start()
+        check_supported(self.config)
+        objective.check_schedule(self.config.hparams, self.config.name)
+
+    def _with_overrides(self, config: ModelConfig, new_run: bool) -> ModelConfig:
+        overrides = dict(self.options.hparams)
+        if new_run:
+            overrides.setdefault("batch_size", self.options.default_batch_size)
+        return override_hparams(config, overrides, source="--hparams") if overrides else config
+
+    def _resume(self, info: dict, step: int) -> None:
+        self.config = config_from_dict(info["config"], source=str(self.dir.path / "run.json"))
+        asked = self.options.config is not None or self.options.hparams
+        wanted = self._with_overrides(self.options.config or self.config, new_run=False)
+        if asked and config_to_dict(wanted) != config_to_dict(self.config):
+            raise ConfigError(
+                f"{self.dir.path} holds a run of config {self.config.name} with other "
+                f"hyper-parameters ({_differences(self.config, wanted)}); resume it without "
+                f"--config/--hparams or choose a new --run-dir")
+        self.info = info
+        self.step = step
+        self.values = read_tf_checkpoint(self.dir.checkpoint_prefix(step))
+        self.optimizer_state, state = self.dir.load_state(step)
+        self.position = (int(state["epoch"]), int(state["offset"]))
+        log.info("resuming %s at step %d", self.dir.path, step)
+
+    def _start(self) -> None:
+        options = self.options
+        config = options.config
+        start_step = 0
+        source = None
+        if options.init_from is not None:
+            loaded = load_checkpoint(options.init_from)
+            config = config or checkpoint_config(loaded)
+            if config is None:
+                raise ConfigError(f"{options.init_from} carries no config: give --config")
+            self.values = check_variables(self._with_overrides(config, new_run=True),
+                                          loaded.variables, str(loaded.source))
+            start_step = _global_step(loaded.variables, loaded.metadata)
+            source = str(loaded.source)
+        if config is None:
+            raise ConfigError("a new run needs a config (--config NAME or FILE)")
+        config = self._with_overrides(config, new_run=True)
+        seed = options.seed if options.seed is not None else int.from_bytes(os.urandom(4), "big")
+        self.config = config
+        self.step = start_step
+        self.info = {
+            "config": config_to_dict(config), "seed": seed, "start_step": start_step,
+            "init_from": source, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        self.dir.write_run(self.info)
+
+    @property
+    def seed(self) -> int:
+        return int(self.info["seed"])
+
+    @property
+    def last_step(self) -> int:
+        return int(self.info["start_step"]) + self.options.num_steps
+
+
+def _global_step(variables: dict, metadata: dict) -> int:
+    value = variables.get("global_step", metadata.get("global_step", 0))
+    return int(np.asarray(value).reshape(()))
+
+
+def _differences(a: ModelConfig, b: ModelConfig) -> str:
+    da, db = config_to_dict(a), config_to_dict(b)
+    diffs = [f"{k} {da['hparams'].get(k)} vs {db['hparams'].get(k)}"
+             for k in sorted(set(da["hparams"]) | set(db["hparams"]))
+             if da["hparams"].get(k) != db["hparams"].get(k)]
+    if da["base_config"] != db["base_config"]:
+        diffs.insert(0, f"base {da['base_config']} vs {db['base_config']}")
+    return ", ".join(diffs) or "names differ"
+
+
+@contextlib.contextmanager
+def _interrupt_flag() -> Iterator[Callable[[], bool]]:
+    """SIGINT sets a flag instead of raising (once); a second one raises as usual."""
+    hits = []
+
+    def handler(signum, frame):
+        if hits:
+            raise KeyboardInterrupt
+        hits.append(signum)
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: no way to catch it, run on
+        yield lambda: False
+        return
+    try:
+        yield lambda: bool(hits)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _Averages:
+    def __init__(self):
+        self.sums: dict[str, float] = {}
+        self.count = 0
+
+    def add(self, values: dict[str, float]) -> None:
+        for key, value in values.items():
+            self.sums[key] = self.sums.get(key, 0.0) + value
+        self.count += 1
+
+    def take(self) -> dict[str, float]:
+        out = {k: v / self.count for k, v in self.sums.items()} if self.count else {}
+        self.sums, self.count = {}, 0
+        return out
+
+
+def evaluate(steps: Steps, examples: ExampleSet, batch_size: int,
+             max_examples: int) -> dict[str, float]:
+    """Teacher-forced and free-running (greedy) reconstruction accuracy, loss and KL on the
+    held-out examples, decoding from mu."""
+    totals: dict[str, float] = {}
+    seen = 0
+    for batch in eval_batches(examples, batch_size):
+        if seen >= max_examples:
+            break
+        keep = min(len(batch.lengths), max_examples - seen)
+        out = steps.evaluate(batch.inputs[:keep], batch.targets[:keep], batch.lengths[:keep])
+        for key, value in out.items():
+            totals[key] = totals.get(key, 0.0) + float(value)
+        seen += keep
+    if not totals:
+        return {}
+    n, scored = totals["examples"], max(totals["steps"], 1.0)
+    return {"examples": n, "r_loss": totals["r_loss"] / n, "kl_bits": totals["kl_bits"] / n,
+            "accuracy": totals["accuracy_hits"] / scored,
+            "sampled_accuracy": totals["sampled_hits"] / scored}
+
+
+def train(options: TrainOptions, report: Callable[[str], None] | None = None) -> TrainResult:
+    """Train (or resume) the run in ``options.run_dir`` up to its last step."""
+    report = report or _tqdm_write
+    if options.num_steps < 0 or options.keep_checkpoints < 1 or options.checkpoint_every < 1:
+        raise InputError("num_steps must be >= 0, keep_checkpoints and checkpoint_every >= 1")
+    configure_threads()
+    run = _Run(options)
+    config, hparams = run.config, run.config.hparams
+
+    pieces = read_pieces(options.examples)
+    if options.eval_examples:
+        train_pieces, eval_pieces = pieces, read_pieces(options.eval_examples)
+    else:
+        train_pieces, eval_pieces = split_pieces(pieces, options.eval_fraction)
+    train_set = ExampleSet(train_pieces, config, augment=True, max_windows=options.max_windows,
+                           seed=run.seed)
+    for line in train_set.report.lines():
+        report(f"training data: {line}")
+    train_set.check_not_empty("training")
+    eval_set = ExampleSet(eval_pieces, config) if eval_pieces else None
+    if eval_set is not None:
+        for line in eval_set.report.lines():
+            report(f"evaluation data: {line}")
+
+    model = TrainableMusicVAE(config, seed=run.seed, values=run.values)
+    adam = Adam(model.weights)
+    if run.optimizer_state is not None:
+        adam.load(run.optimizer_state)
+    steps = Steps(model, adam, jit_compile=options.jit_compile)
+    batches = Batches(train_set, hparams.batch_size, seed=run.seed, position=run.position)
+    metadata = {"config": config_to_dict(config), "trained_on": {
+        "examples": [str(p) for p in options.examples], "pieces": len(train_pieces),
+        "examples_per_epoch": train_set.report.examples, "init_from": run.info["init_from"]}}
+
+    averages = _Averages()
+    evaluation: dict[str, float] = {}
+    step, saved_step = run.step, run.step
+
+    def checkpoint() -> None:
+        nonlocal evaluation, saved_step
+        epoch, offset = batches.position
+        run.dir.save(step, model.export(), adam.state(), {"epoch": epoch, "offset": offset},
+                     metadata, options.keep_checkpoints)
+        saved_step = step
+        record = {"step": step, "train": averages.take()}
+        if eval_set is not None:
+            evaluation = evaluate(steps, eval_set, hparams.batch_size, options.max_eval_examples)
+            record["eval"] = evaluation
+            report(f"step {step}: eval " + ", ".join(f"{k} {v:.4g}"
+                                                     for k, v in evaluation.items()))
+        run.dir.append_metrics(record)
+
+    bar = _progress(options.progress, run.last_step, step)
+    interrupted = False
+    with _interrupt_flag() as stopped, bar:
+        while step < run.last_step:
+            if stopped():
+                interrupted = True
+                break
+            batch = next(batches)
+            out = steps.train(batch.inputs, batch.targets, batch.lengths,
+                              tf.constant(step, tf.int64),
+                              tf.constant([run.seed, step], tf.int64))
+            values = {k: float(v) for k, v in out.items()}
+            if not math.isfinite(values["loss"]):
+                report(f"step {step}: loss is {values['loss']}; gradients zeroed for this step")
+            step += 1
+            averages.add(values)
+            bar.update(1)
+            bar.set_postfix(loss=f"{values['loss']:.3g}", kl=f"{values['kl_bits']:.3g}",
+                            acc=f"{values['accuracy']:.3f}", lr=f"{values['learning_rate']:.2e}",
+                            refresh=False)
+            if step % options.checkpoint_every == 0:
+                checkpoint()
+        if step != saved_step or not run.dir.saved_steps():
+            checkpoint()
+    if interrupted:
+        report(f"interrupted: saved checkpoint {step} in {run.dir.path}")
+    return TrainResult(run.dir.path, step, interrupted, evaluation)
+
+
+def _progress(enabled: bool, total: int, start: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=start, disable=None if enabled else True, unit="step",
+                dynamic_ncols=True, desc="train")
+
+
+def _tqdm_write(message: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(message)

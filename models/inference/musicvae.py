@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 from latentjam.models.configs import ModelConfig
-from latentjam.models.errors import InputError
+from latentjam.models.errors import ConfigError, InputError
 from latentjam.models.inference.decoder import CategoricalDecoder, Conductor
 from latentjam.models.inference.latent import slerp
 from latentjam.models.inference.lstm import bidirectional_layer, dense, softplus
@@ -26,6 +26,7 @@ class MusicVAE:
 
     def __init__(self, config: ModelConfig, variables: Mapping[str, np.ndarray],
                  source: str = "checkpoint", dtype: type = np.float32):
+        _check_structure(config)
         weights = check_variables(config, variables, source)
         self.config = config
         self.dtype = dtype
@@ -65,7 +66,7 @@ class MusicVAE:
     @property
     def is_split(self) -> bool:
         """Whether decoded classes carry one column per part (the trio)."""
-        return self.config.is_hierarchical
+        return len(self.config.output_depths) > 1
 
     # -- encoding ---------------------------------------------------------------------------
 
@@ -178,7 +179,7 @@ class MusicVAE:
             if logits is not None:
                 logits[..., offset:offset + decoder.depth] = part_logits
             offset += decoder.depth
-        return classes, logits
+        return (classes if self.is_split else classes[..., 0]), logits
 
     # -- argument checks --------------------------------------------------------------------
 
@@ -206,6 +207,16 @@ class MusicVAE:
                 "a positive integer"
             raise InputError(f"length {length!r}: {self.config.name} decodes {what} steps")
         return int(length)
+
+
+def _check_structure(config: ModelConfig) -> None:
+    """Refuse decoder structures this module does not implement, rather than decode wrong."""
+    if config.is_hierarchical and len(config.level_lengths) != 2:
+        raise ConfigError(f"{config.name}: only a conductor over one core level is supported, "
+                          f"got level lengths {list(config.level_lengths)}")
+    if not config.is_hierarchical and len(config.output_depths) != 1:
+        raise ConfigError(f"{config.name}: a flat decoder with several outputs "
+                          f"{list(config.output_depths)} is not supported")
 
 
 def _check_temperature(temperature: float) -> float:

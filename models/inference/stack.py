@@ -29,11 +29,12 @@ def prepare_gates(kernel: np.ndarray, bias: np.ndarray,
                   dtype: type = np.float32) -> tuple[np.ndarray, np.ndarray]:
     """An LSTMBlockCell kernel and bias with gates (i, f, o, j), forget bias folded in and
     the sigmoid gates halved (see the module docstring)."""
-    i, j, f, o = np.split(np.asarray(kernel, np.float64), 4, axis=1)
-    bi, bj, bf, bo = np.split(np.asarray(bias, np.float64), 4)
-    fast_kernel = np.concatenate([0.5 * i, 0.5 * f, 0.5 * o, j], axis=1)
-    fast_bias = np.concatenate([0.5 * bi, 0.5 * (bf + FORGET_BIAS), 0.5 * bo, bj])
-    return np.ascontiguousarray(fast_kernel, dtype), np.ascontiguousarray(fast_bias, dtype)
+    i, j, f, o = np.split(np.asarray(kernel, dtype), 4, axis=1)
+    bi, bj, bf, bo = np.split(np.asarray(bias, dtype), 4)
+    half = dtype(0.5)  # halving is exact in binary floating point
+    fast_kernel = np.concatenate([half * i, half * f, half * o, j], axis=1)
+    fast_bias = np.concatenate([half * bi, half * (bf + dtype(FORGET_BIAS)), half * bo, bj])
+    return fast_kernel, fast_bias
 
 
 class LstmStack:

@@ -177,6 +177,17 @@ def ours_train(args: argparse.Namespace) -> dict:
             "train_peak_rss_mb": max(rss)}
 
 
+def write_expect(args: argparse.Namespace) -> dict:
+    """Our greedy decodes of fixed latents, for ``magenta_load_check.py --expect-npz``."""
+    import numpy as np
+
+    vae, _ = load_ours(args.expect_config, args.ckpt)
+    z = same_latents(args.expect_count, vae.z_size, args.seed)
+    classes = vae.decode(z, length=vae.default_length, temperature=0.0)
+    np.savez(args.write_expect, z=z, classes=classes)
+    return {"written": str(args.write_expect), "z": list(z.shape), "classes": list(classes.shape)}
+
+
 OUR_WORKERS = {"startup": ours_startup, "decode": ours_decode, "sample": ours_sample,
                "batch32": ours_batch32, "trio": ours_trio, "train": ours_train}
 
@@ -296,12 +307,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--train-n2", type=int, default=25, help="our longer run")
     parser.add_argument("--blas-threads", type=int, default=None,
                         help="OPENBLAS_NUM_THREADS for our workers (default: inherited)")
+    parser.add_argument("--write-expect", type=Path, metavar="NPZ",
+                        help="only write our greedy decodes of --ckpt (config --expect-config) "
+                        "for magenta_load_check.py --expect-npz, then exit")
+    parser.add_argument("--expect-config", default="cat-mel_2bar_small")
+    parser.add_argument("--expect-count", type=int, default=6)
     parser.add_argument("--worker", choices=sorted(OUR_WORKERS), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.write_expect:
+        print(json.dumps(write_expect(args)))
+        return 0
     if args.worker:
         if args.worker == "trio":
             args.warmup = 1

@@ -6,8 +6,8 @@ Run with the reference Magenta environment's python (see benchmarks/README.md)::
         CKPT_DIR_OR_PREFIX --config cat-mel_2bar_small [--reference-json F] [--expect-npz F]
 
 ``--config`` is a Magenta config name or a JSON file: ours (``name``, ``base_config``,
-``hparams``) or a fixture's ``config.json`` (``model.base_config``,
-``model.hparam_overrides``). Checks, each printed as PASS or FAIL with details:
+``hparams``; also a run folder's ``run.json``, which holds them under ``config``) or a
+fixture's ``config.json`` (``model.base_config``, ``model.hparam_overrides``). Checks, each printed as PASS or FAIL with details:
 
 1. the checkpoint holds every variable the inference graph needs, with the same shapes
    (extra variables, e.g. optimizer slots, are listed but allowed);
@@ -54,6 +54,8 @@ def magenta_config(spec: str):
     if spec in configs.CONFIG_MAP:
         return copy.deepcopy(configs.CONFIG_MAP[spec]), ""
     data = json.loads(Path(spec).read_text())
+    if isinstance(data.get("config"), dict):  # our run folder's run.json
+        data = data["config"]
     model = data.get("model", {})
     base = data.get("base_config") or model.get("base_config") or data.get("name")
     overrides = model.get("hparam_overrides") or data.get("hparams") or {}

@@ -7,7 +7,8 @@ Run with the reference Magenta environment's python (see benchmarks/README.md)::
 
 ``--config`` is a Magenta config name or a JSON file: ours (``name``, ``base_config``,
 ``hparams``; also a run folder's ``run.json``, which holds them under ``config``) or a
-fixture's ``config.json`` (``model.base_config``, ``model.hparam_overrides``). Checks, each printed as PASS or FAIL with details:
+fixture's ``config.json`` (``model.base_config``, ``model.hparam_overrides``). Checks, each
+printed as PASS or FAIL with details:
 
 1. the checkpoint holds every variable the inference graph needs, with the same shapes
    (extra variables, e.g. optimizer slots, are listed but allowed);

@@ -1,9 +1,11 @@
 """The output thread's queue of pending events: a heap ordered by absolute deadline.
 
-Events due at the same nanosecond go out in a fixed order of kinds, then in the order
-they were pushed: system messages (clock, Start, Stop, Song Position) first, so that a
-note on a beat follows that beat's clock; then note-offs, so that a note repeated on the
-same step is released before it is struck again; then everything else.
+Events due at the same nanosecond go out in a fixed order of kinds, then in the order they
+were pushed. Transport first, in the order a relocating master sends it: Stop, Song Position
+Pointer, Start or Continue, then the clock pulse (so a Start is followed by the pulse it
+counts from, and a Stop lands before the pulse it would otherwise count); then other system
+messages; then note-offs, so that a note repeated on the same step is released before it is
+struck again; then everything else.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from itertools import count
 from latentjam.engine.events import ScheduledMessage
 from latentjam.engine.note_tracker import is_note_off
 
-RANK_SYSTEM, RANK_NOTE_OFF, RANK_OTHER = 0, 1, 2
+_TRANSPORT_RANKS = {"stop": 0, "songpos": 1, "start": 2, "continue": 2, "clock": 3}
+RANK_OTHER_SYSTEM, RANK_NOTE_OFF, RANK_OTHER = 4, 5, 6
 
 
 def send_rank(message) -> int:
     """The order of a message among those due at the same instant (lower goes first)."""
     if not hasattr(message, "channel"):
-        return RANK_SYSTEM
+        return _TRANSPORT_RANKS.get(message.type, RANK_OTHER_SYSTEM)
     if message.type in ("note_on", "note_off") and is_note_off(message):
         return RANK_NOTE_OFF
     return RANK_OTHER

@@ -21,3 +21,19 @@ def magenta_fixtures() -> Path:
     if not (path / "cat-mel_2bar_small" / "reference.json").is_file():
         pytest.skip(f"Magenta reference fixtures not found at {path} (set LATENTJAM_FIXTURES)")
     return path
+
+
+# -- A private JACK dummy server for tests on real MIDI ports (tests/jack_server.py) --------
+
+
+@pytest.fixture(scope="session")
+def jack_server():
+    """The name of a private ``jackd -d dummy`` running for the session; skips, saying why,
+    where JACK is missing. This process's JACK clients (mido's UNIX_JACK backend) use it."""
+    from jack_server import jack_missing_reason, running_jack_server
+
+    reason = jack_missing_reason()
+    if reason:
+        pytest.skip(f"tests on real MIDI ports need a JACK server: {reason}")
+    with running_jack_server() as name:
+        yield name

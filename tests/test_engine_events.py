@@ -78,9 +78,20 @@ def test_heap_sends_by_deadline_then_kind_then_arrival():
     assert heap.next_deadline_ns() is None
 
 
-def test_send_rank_orders_system_before_note_offs_before_the_rest():
-    ranks = [send_rank(m) for m in (mido.Message("start"), off(1), on(1), on(1, velocity=0))]
-    assert ranks[0] < ranks[1] < ranks[2] and ranks[3] == ranks[1]
+def test_send_rank_orders_transport_then_note_offs_then_the_rest():
+    kinds = [
+        mido.Message("stop"),
+        mido.Message("songpos", pos=16),
+        mido.Message("continue"),
+        mido.Message("clock"),
+        mido.Message("sysex", data=[1]),
+        off(1),
+        on(1),
+    ]
+    ranks = [send_rank(m) for m in kinds]
+    assert ranks == sorted(ranks) and len(set(ranks)) == len(ranks)
+    assert send_rank(mido.Message("start")) == send_rank(mido.Message("continue"))
+    assert send_rank(on(1, velocity=0)) == send_rank(off(1))
 
 
 def test_tracker_matches_note_offs_per_port_channel_and_note():

@@ -1,0 +1,179 @@
+"""A private JACK server on the dummy driver, so that tests and benchmarks reach real MIDI
+ports on a machine without a sound card (DESIGN §6), and a MIDI receiver that listens to a
+port from a process of its own, as a DAW would. Used by the ``jack_server`` fixture in
+conftest.py and by benchmarks/bench_emission.py.
+
+The server gets a name of its own; ``JACK_DEFAULT_SERVER`` points this process's JACK
+clients (and the receiver's) at it and ``JACK_NO_START_SERVER`` stops libjack from starting
+another one.
+
+Why the receiver is a separate process: an rtmidi input callback runs on JACK's real-time
+thread and needs the GIL; in a process whose output thread spins for its deadlines, that
+thread can miss its JACK cycle, and JACK then drops the cycle's MIDI. Why the default period
+is 1024 frames (21 ms): on a loaded two-core machine clients miss 1.3 ms cycles (-p 64) often
+enough to lose messages; tests check order and completeness, not timing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
+READY_TIMEOUT_S = 10.0
+SHM = Path("/dev/shm")
+
+
+class JackUnavailable(RuntimeError):
+    """jackd, jack_lsp or rtmidi's JACK support is missing here."""
+
+
+def jack_missing_reason() -> str | None:
+    """Why a private JACK server cannot run here, or None when it can."""
+    for tool in ("jackd", "jack_lsp"):
+        if shutil.which(tool) is None:
+            return f"{tool} not found: install JACK (Debian: apt-get install jackd2)"
+    import rtmidi
+
+    if rtmidi.API_UNIX_JACK not in rtmidi.get_compiled_api():
+        return "python-rtmidi was built without JACK support"
+    return None
+
+
+def _server_files(name: str) -> list[Path]:
+    # jackd names its sockets and semaphores after the server: jack_<name>_*, jack_sem.*_<name>_*
+    return [p for p in SHM.glob("jack*") if f"_{name}_" in p.name]
+
+
+@contextmanager
+def running_jack_server(
+    name: str | None = None, period: int = 1024, rate: int = 48_000
+) -> Iterator[str]:
+    """Start ``jackd --name NAME -d dummy``, wait until it answers, yield NAME; stop it and
+    remove its files afterwards. Raises JackUnavailable where JACK is missing."""
+    reason = jack_missing_reason()
+    if reason:
+        raise JackUnavailable(reason)
+    name = name or f"latentjam-test-{os.getpid()}"
+    saved = {key: os.environ.get(key) for key in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
+    os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")
+    log = tempfile.TemporaryFile()
+    command = ["jackd", "--name", name, "-d", "dummy", "-r", str(rate), "-p", str(period)]
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_until_ready(server, log)
+        yield name
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(5)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        for path in _server_files(name):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        log.close()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _wait_until_ready(server: subprocess.Popen, log) -> None:
+    give_up = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < give_up:
+        if server.poll() is not None:
+            break
+        probe = subprocess.run(["jack_lsp"], capture_output=True, env=os.environ, check=False)
+        if probe.returncode == 0:
+            return
+        time.sleep(0.05)
+    log.seek(0)
+    output = log.read().decode(errors="replace")[-2000:]
+    raise RuntimeError(f"jackd did not come up (exit code {server.poll()}):\n{output}")
+
+
+class MidiReceiver:
+    """A process of its own that connects a JACK MIDI input to the output port whose name
+    contains ``port``, and records everything that arrives (MIDI clock included)."""
+
+    def __init__(self, port: str) -> None:
+        self._child = subprocess.Popen(
+            [sys.executable, __file__, "receive", port],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        ready = self._child.stdout.readline().strip()
+        if ready != "ready":
+            self._child.kill()
+            raise RuntimeError(f"MIDI receiver for {port!r} did not start: {ready!r}")
+
+    def _ask(self, command: str) -> str:
+        self._child.stdin.write(command + "\n")
+        self._child.stdin.flush()
+        return self._child.stdout.readline()
+
+    def count(self) -> int:
+        return int(self._ask("count"))
+
+    def wait_for(self, count: int, timeout_s: float = 5.0) -> None:
+        """Wait until ``count`` messages have arrived, or ``timeout_s`` has passed."""
+        give_up = time.monotonic() + timeout_s
+        while self.count() < count and time.monotonic() < give_up:
+            time.sleep(0.02)
+
+    def stop(self, linger_s: float = 0.1) -> list[tuple[int, list[int]]]:
+        """End the receiver after ``linger_s`` more; every message as (arrival ns, bytes)."""
+        time.sleep(linger_s)
+        received = json.loads(self._ask("dump"))
+        self._child.wait(5)
+        return [(stamp, data) for stamp, data in received]
+
+    def __enter__(self) -> MidiReceiver:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._child.poll() is None:
+            self._child.kill()
+            self._child.wait()
+
+
+def _receive_main(port: str) -> None:
+    import rtmidi
+
+    midi_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="latentjam-test-receiver")
+    midi_in.ignore_types(sysex=False, timing=False, active_sense=True)  # keep 0xF8 clock
+    received: list[tuple[int, list[int]]] = []
+    midi_in.set_callback(lambda event, _: received.append((time.monotonic_ns(), event[0])))
+    names = midi_in.get_ports()
+    matches = [i for i, name in enumerate(names) if port in name]
+    if len(matches) != 1:
+        print(f"no single port matching {port!r} in {names}", flush=True)
+        return
+    midi_in.open_port(matches[0], "in")
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if line.strip() == "count":
+            print(len(received), flush=True)
+        else:
+            print(json.dumps(list(received)), flush=True)
+            break
+    midi_in.close_port()
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["receive"]:
+    _receive_main(sys.argv[2])

@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 SPIN_NS = 1_000_000  # spin the last millisecond before a deadline
 IDLE_WAIT_S = 0.5  # longest wait on the queue with nothing pending (bounds shutdown latency)
 ERROR_CAPACITY = 65_536  # emission errors kept (about 20 minutes of a 120 BPM clock and notes)
+# The SCHED_FIFO priority to ask for: below JACK's client threads (5 under jackd's default
+# -P 10), which must run first; a thread spinning above them made JACK drop MIDI here.
+REALTIME_PRIORITY = 4
 
 _PANIC = object()
 _STOP = object()
@@ -57,7 +60,8 @@ def _request_realtime(priority: int) -> bool:
 class OutputThread:
     """A dedicated thread sending ``ScheduledMessage``s to ``ports[event.port]`` on time.
 
-    ``realtime_priority``: a SCHED_FIFO priority (1-99) to ask for, or None for none.
+    ``realtime_priority``: a SCHED_FIFO priority (1-99) to ask for (``REALTIME_PRIORITY``
+    is the one to use), or None for none.
     Deadlines are on ``now_ns()``'s clock (``time.perf_counter_ns``, monotonic).
     """
 

@@ -1,8 +1,9 @@
 """The ``latentjam`` command: one entry point, a subcommand per job.
 
 Each command module exposes ``add_parsers(subparsers)``, which registers its subcommands
-with a ``func(args) -> int`` default. A user mistake (a ``ModelError``) is printed as one
-line naming the file or value at fault, never as a traceback.
+with a ``func(args) -> int`` default. A user mistake (a ``ModelError`` or an
+``EngineError``) is printed as one line naming the file or value at fault, never as a
+traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import sys
 
 from latentjam import __version__
+from latentjam.engine.errors import EngineError
 from latentjam.models.errors import ModelError
 
 COMMAND_MODULES = (
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return int(args.func(args) or 0)
-    except ModelError as err:
+    except (ModelError, EngineError) as err:
         print(f"latentjam {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

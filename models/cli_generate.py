@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from latentjam.models.defaults import DEFAULT_MODEL, shipped_models
 from latentjam.models.errors import InputError
 from latentjam.models.midi_io import read_midi, write_midi
@@ -48,7 +47,7 @@ def _out_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("sample", help="generate loops from random points of the latent space",
+    p = subparsers.add_parser("sample", help="generate loops from random latent points",
                               description="Decode random latent vectors to MIDI files.")
     _model_args(p)
     p.add_argument("--num", type=int, default=4, help="number of loops (default 4)")

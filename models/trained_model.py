@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from latentjam.models.checkpoints.loader import checkpoint_config, load_checkpoint
 from latentjam.models.configs import CONFIGS, ModelConfig, load_config
 from latentjam.models.defaults import resolve_model

@@ -4,9 +4,10 @@ At batch 1 a decoder step is a chain of matrix-vector products and a few dozen t
 element-wise operations, so the cost is memory traffic plus NumPy's per-call overhead. The
 weights are rearranged once to cut both:
 
-- gate columns go from TensorFlow's (i, j, f, o) to (i, f, o, j), with the forget bias
+- gate columns go from TensorFlow's (i, j, f, o) to (o, i, f, j), with the forget bias
   folded in and the sigmoid gates' columns halved, so one ``tanh`` gives every activation
-  (``sigmoid(x) = 0.5 + 0.5 tanh(x / 2)``);
+  (``sigmoid(x) = 0.5 + 0.5 tanh(x / 2)``); the cell state sits right after the gates, so
+  ``[i, f] * [tanh(j), c]`` is one element-wise product;
 - each layer's new ``[h, 1]`` is multiplied once, by ``[[recurrent kernel | the next
   layer's input kernel (or the output projection)], [bias | 0 (or its bias)]]``: that one
   product is this layer's recurrent term for the next step and the layer above's input
@@ -27,13 +28,13 @@ from latentjam.models.inference.lstm import FORGET_BIAS
 
 def prepare_gates(kernel: np.ndarray, bias: np.ndarray,
                   dtype: type = np.float32) -> tuple[np.ndarray, np.ndarray]:
-    """An LSTMBlockCell kernel and bias with gates (i, f, o, j), forget bias folded in and
+    """An LSTMBlockCell kernel and bias with gates (o, i, f, j), forget bias folded in and
     the sigmoid gates halved (see the module docstring)."""
     i, j, f, o = np.split(np.asarray(kernel, dtype), 4, axis=1)
     bi, bj, bf, bo = np.split(np.asarray(bias, dtype), 4)
     half = dtype(0.5)  # halving is exact in binary floating point
-    fast_kernel = np.concatenate([half * i, half * f, half * o, j], axis=1)
-    fast_bias = np.concatenate([half * bi, half * (bf + dtype(FORGET_BIAS)), half * bo, bj])
+    fast_kernel = np.concatenate([half * o, half * i, half * f, j], axis=1)
+    fast_bias = np.concatenate([half * bo, half * bi, half * (bf + dtype(FORGET_BIAS)), bj])
     return fast_kernel, fast_bias
 
 
@@ -92,7 +93,9 @@ class StackRun:
     def __init__(self, stack: LstmStack, batch: int):
         dtype = stack.dtype
         self.stack = stack
-        self.cells = [np.zeros((batch, u), dtype) for u in stack.units]
+        # Per layer [o, i, f, j, c]: the gates, then the cell state.
+        gates = [np.zeros((batch, 5 * u), dtype) for u in stack.units]
+        self.cells = [g[:, 4 * u:] for g, u in zip(gates, stack.units, strict=True)]
         self.with_one = [np.ones((batch, u + 1), dtype) for u in stack.units]  # [h, 1]
         self.h = [buffer[:, :-1] for buffer in self.with_one]
         products = [np.zeros((batch, k.shape[1]), dtype) for k in stack.kernels]
@@ -101,14 +104,13 @@ class StackRun:
         self.output = ahead[-1]  # the output projection of the last step's top h
         # Everything one layer's step touches, bound once: the step loop only unpacks.
         self._layers = []
-        for layer, units in enumerate(stack.units):
-            gates = np.empty((batch, 4 * units), dtype)
+        for layer, u in enumerate(stack.units):
+            g = gates[layer]
             self._layers.append((
-                None if layer == 0 else ahead[layer - 1], self.recurrent[layer], gates,
-                gates[:, :3 * units], gates[:, :units], gates[:, units:2 * units],
-                gates[:, 2 * units:3 * units], gates[:, 3 * units:], self.cells[layer],
-                np.empty((batch, units), dtype), self.h[layer], self.with_one[layer],
-                stack.kernels[layer], products[layer]))
+                None if layer == 0 else ahead[layer - 1], self.recurrent[layer], g[:, :4 * u],
+                g[:, :3 * u], g[:, :u], g[:, u:3 * u], g[:, 3 * u:], self.cells[layer],
+                np.empty((batch, 2 * u), dtype), self.h[layer], self.with_one[layer],
+                stack.kernels[layer], products[layer], u))
 
     @property
     def top_h(self) -> np.ndarray:
@@ -131,8 +133,8 @@ class StackRun:
         """Advance one step; ``layer0_input`` is added to layer 0's pre-activation. The new
         top h is ``top_h``; its output projection, ``output``."""
         tanh, multiply, add, matmul = np.tanh, np.multiply, np.add, np.matmul
-        for (below, recurrent, gates, sigmoids, i, f, o, j, c, scratch, h, with_one, kernel,
-             product) in self._layers:
+        for (below, recurrent, gates, sigmoids, o, input_forget, cell_input_and_c, c, scratch,
+             h, with_one, kernel, product, units) in self._layers:
             below = layer0_input if below is None else below
             if below is None:
                 np.copyto(gates, recurrent)
@@ -141,9 +143,8 @@ class StackRun:
             tanh(gates, gates)
             multiply(sigmoids, 0.5, sigmoids)
             add(sigmoids, 0.5, sigmoids)
-            multiply(c, f, c)
-            multiply(i, j, scratch)
-            add(c, scratch, c)
+            multiply(input_forget, cell_input_and_c, scratch)  # [i * tanh(j), f * c]
+            add(scratch[:, :units], scratch[:, units:], c)
             tanh(c, h)
             multiply(h, o, h)
             matmul(with_one, kernel, product)

@@ -102,6 +102,7 @@ class StackRun:
         self.recurrent = [p[:, :4 * u] for p, u in zip(products, stack.units, strict=True)]
         ahead = [p[:, 4 * u:] for p, u in zip(products, stack.units, strict=True)]
         self.output = ahead[-1]  # the output projection of the last step's top h
+        self._half = np.array(0.5, dtype)  # a 0-d array: NumPy converts a float each call
         # Everything one layer's step touches, bound once: the step loop only unpacks.
         self._layers = []
         for layer, u in enumerate(stack.units):
@@ -132,7 +133,7 @@ class StackRun:
     def step(self, layer0_input: np.ndarray | None = None) -> None:
         """Advance one step; ``layer0_input`` is added to layer 0's pre-activation. The new
         top h is ``top_h``; its output projection, ``output``."""
-        tanh, multiply, add, matmul = np.tanh, np.multiply, np.add, np.matmul
+        tanh, multiply, add, dot, half = np.tanh, np.multiply, np.add, np.dot, self._half
         for (below, recurrent, gates, sigmoids, o, input_forget, cell_input_and_c, c, scratch,
              h, with_one, kernel, product, units) in self._layers:
             below = layer0_input if below is None else below
@@ -141,10 +142,10 @@ class StackRun:
             else:
                 add(recurrent, below, gates)
             tanh(gates, gates)
-            multiply(sigmoids, 0.5, sigmoids)
-            add(sigmoids, 0.5, sigmoids)
+            multiply(sigmoids, half, sigmoids)
+            add(sigmoids, half, sigmoids)
             multiply(input_forget, cell_input_and_c, scratch)  # [i * tanh(j), f * c]
             add(scratch[:, :units], scratch[:, units:], c)
             tanh(c, h)
             multiply(h, o, h)
-            matmul(with_one, kernel, product)
+            dot(with_one, kernel, product)

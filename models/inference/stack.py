@@ -53,7 +53,6 @@ class LstmStack:
         self.units = tuple(int(k.shape[1]) // 4 for k in kernels)
         fast = [prepare_gates(k, b, dtype) for k, b in zip(kernels, biases, strict=True)]
         self.input_rows = np.ascontiguousarray(fast[0][0][:input_size])
-        self.output_size = 0 if output is None else int(output[0].shape[1])
         self.kernels = []  # per layer: [h, 1] -> [recurrent term | the next thing's input]
         for layer, units in enumerate(self.units):
             recurrent = fast[layer][0][-units:]

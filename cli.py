@@ -11,7 +11,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+
+# Batch-1 decodes are small matrix products: OpenBLAS's threads cost more than they give,
+# and on a 2-core machine they collapse when anything else runs (decode 5 ms -> 20-88 ms).
+# Must be set before NumPy is first imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from latentjam import __version__
 from latentjam.engine.errors import EngineError

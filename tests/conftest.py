@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the CLI does (see cli.py)
+
 import pytest
 
 _DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "magenta"

@@ -107,6 +107,15 @@ def table_rows(results: dict) -> list[list[str]]:
     return rows
 
 
+def markdown(report: dict) -> str:
+    """The report as the Markdown table docs/benchmarks.md uses (one row per process)."""
+    lines = ["| measurement | process | median | p99 | n | peak RSS MB | load (1 min) |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for row in table_rows(report["results"]):
+        lines.append("| " + " | ".join(str(cell) for cell in row) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--magenta-python", type=Path, default=DEFAULT_MAGENTA_PYTHON)
@@ -128,7 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-steps", type=int, default=30)
     parser.add_argument("--train-warmup", type=int, default=5)
     parser.add_argument("--train-batch", type=int, default=64)
+    parser.add_argument("--render", type=Path, metavar="JSON",
+                        help="print an earlier report as Markdown and exit (measures nothing)")
     args = parser.parse_args(argv)
+    if args.render:
+        print(markdown(json.loads(args.render.read_text())))
+        return 0
     names = [n for n in args.only.split(",") if n]
     unknown = sorted(set(names) - set(MEASUREMENTS))
     if unknown:

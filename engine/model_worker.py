@@ -106,6 +106,7 @@ class _Worker:
         self.process: multiprocessing.process.BaseProcess | None = None
         self.conn: Connection | None = None
         self._threads: list[threading.Thread] = []
+        self._reaping = threading.Lock()  # one thread at a time waits for the process
 
     # -- in an executor thread ---------------------------------------------------------------
 
@@ -136,11 +137,12 @@ class _Worker:
             return
         self.outbox.put(None)
         self.outbox.put(_CLOSE_PIPE)
-        self.process.join(timeout_s)
-        for end in (self.process.terminate, self.process.kill):
-            if self.process.is_alive():
-                end()
-                self.process.join(1.0)
+        with self._reaping:
+            self.process.join(timeout_s)
+            for end in (self.process.terminate, self.process.kill):
+                if self.process.is_alive():
+                    end()
+                    self.process.join(1.0)
         for thread in self._threads:
             thread.join(1.0)
         if self.conn is not None:
@@ -156,8 +158,10 @@ class _Worker:
                 break
             if not self._post(self._on_message, message):
                 return
-        self.process.join(1.0)  # reap it, for its exit code
-        self._post(self._on_gone, self.process.exitcode)
+        with self._reaping:
+            self.process.join(1.0)  # reap it, for its exit code
+            exit_code = self.process.exitcode
+        self._post(self._on_gone, exit_code)
 
     def _write(self) -> None:
         while (message := self.outbox.get()) is not _CLOSE_PIPE:

@@ -72,7 +72,7 @@ def serve(conn: Connection, model: str | Path | None, config: str | Path | Model
         trained = TrainedModel.load(model, config)
         info = ModelInfo(trained.config, trained.source, trained.vae.z_size,
                          trained.window_steps, time.perf_counter() - began)
-    except Exception as err:  # noqa: BLE001 - every failure to load goes back as its message
+    except Exception as err:  # every failure to load goes back as its message
         with contextlib.suppress(OSError):
             conn.send(("failed", _describe(err)))
         return
@@ -87,7 +87,7 @@ def serve(conn: Connection, model: str | Path | None, config: str | Path | Model
                 reply = ("result", request_id, answer(trained, request))
             except ModelError as err:
                 reply = ("error", request_id, str(err))
-            except Exception as err:  # noqa: BLE001 - a bug in one answer; keep serving
+            except Exception as err:  # a bug in one answer: say so and keep serving
                 log.exception("model worker: %s failed", type(request).__name__)
                 reply = ("error", request_id, f"{type(err).__name__}: {_describe(err)}")
             conn.send(reply)
@@ -156,6 +156,9 @@ class _Worker:
                 message = self.conn.recv()
             except (EOFError, OSError):
                 break
+            except Exception:  # a message that does not unpickle: treat the worker as lost
+                log.exception("model worker: unreadable message")
+                break
             if not self._post(self._on_message, message):
                 return
         with self._reaping:
@@ -186,6 +189,7 @@ class _Worker:
                 if kind == "ready":
                     self.ready.set_result(message[1])
                 else:
+                    self.stopping = True  # it leaves by itself: no crash to report
                     self.ready.set_exception(
                         ModelWorkerError(f"model worker could not load the model: {message[1]}"))
             return

@@ -5,6 +5,7 @@ a model that cannot load, shutdown without a trace."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import time
@@ -160,8 +161,9 @@ def test_a_worker_process_answers_reproducibly_while_the_loop_keeps_ticking(mode
     assert process_gone(pid)
 
 
-def test_a_late_answer_times_out_and_the_next_one_is_right(model_source, model):
+def test_a_late_answer_times_out_and_the_next_one_is_right(model_source, model, caplog):
     request = SampleRequest(seed=21)
+    caplog.set_level(logging.DEBUG, logger="latentjam.engine.model_worker")
 
     async def run():
         async with ModelClient(model_source) as client:
@@ -170,6 +172,8 @@ def test_a_late_answer_times_out_and_the_next_one_is_right(model_source, model):
             return await client.request(request)
 
     assert same(asyncio.run(run()), answer(model, request))
+    # The worker skipped the stale request instead of decoding it.
+    assert any("dropped a late expired" in r.getMessage() for r in caplog.records)
 
 
 def test_a_crashed_worker_fails_what_is_pending_and_restarts(model_source, model):

@@ -353,8 +353,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}, ours: {why_not}", file=sys.stderr)
         report["results"][name] = entry
     print_table(ratio_rows(report["results"]),
-                ["measurement", "Magenta median/p99 ms", "ours median/p99 ms",
-                 "speedup", "RSS ours/Magenta"])
+                ["measurement (ms unless said)", "Magenta best median/worst p99",
+                 "ours best median/worst p99", "speedup", "RSS ours/Magenta"])
     print(json.dumps(report, indent=1))
     return 0
 

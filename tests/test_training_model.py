@@ -14,6 +14,7 @@ from latentjam.models.errors import ConfigError  # noqa: E402
 from latentjam.models.inference.musicvae import MusicVAE  # noqa: E402
 from latentjam.models.training import objective  # noqa: E402
 from latentjam.models.training.step import Adam  # noqa: E402
+from latentjam.models.training.tf_lstm import lstm_cell, lstm_layer  # noqa: E402
 from latentjam.models.training.tf_model import TrainableMusicVAE, initial_value  # noqa: E402
 from latentjam.models.variables import expected_shapes  # noqa: E402
 
@@ -54,6 +55,15 @@ def test_tf_model_matches_numpy_engine(config):
     _, mu_np, sigma_np = engine.encode(inputs, lengths)
     np.testing.assert_allclose(mu.numpy(), mu_np, atol=2e-6)
     np.testing.assert_allclose(sigma.numpy(), sigma_np, atol=2e-6)
+    if trainable.one_hot_inputs:  # the same encoder with its inputs looked up by class
+        one_hot = np.concatenate([np.eye(d, dtype=np.float32)[classes[..., p]]
+                                  for p, d in enumerate(config.output_depths)], -1)
+        if config.is_hierarchical:
+            mu_np = engine.encode(one_hot, lengths)[1]
+        else:
+            mu_np = engine.encode(one_hot[..., :config.output_depth], lengths)[1]
+        looked_up, _ = tf.function(trainable.encode, autograph=False)(None, lengths, classes)
+        np.testing.assert_allclose(looked_up.numpy(), mu_np, atol=2e-6)
 
     forced = classes if config.is_hierarchical else classes[..., 0]
     logits = tf.concat(decode_logits(mu_np, classes), -1).numpy()
@@ -63,6 +73,59 @@ def test_tf_model_matches_numpy_engine(config):
     expected = engine.decode(mu_np, steps)
     np.testing.assert_array_equal(greedy, expected if config.is_hierarchical
                                   else expected[..., None])
+
+
+def test_scheduled_sampling_feeds_back_the_drawn_classes():
+    config = tiny_configs()[0]
+    values = random_values(config, 5)
+    trainable = TrainableMusicVAE(config, values=values)
+    engine = MusicVAE(config, values)
+    z = np.random.default_rng(6).standard_normal((4, 8)).astype(np.float32)
+    targets = np.random.default_rng(7).integers(0, 90, (4, 32, 1))
+    decode = tf.function(trainable.decode_logits, autograph=False)
+    seed = tf.constant([3, 4], tf.int64)
+    # probability 0: the true inputs; probability 1 with argmax: the greedy decode's own
+    never = tf.concat(decode(z, targets, {"probability": tf.constant(0.0)}, seed), -1)
+    np.testing.assert_allclose(never.numpy(), engine.decode_logits(z, targets[..., 0]),
+                               atol=2e-6)
+    greedy = engine.decode(z, 32)
+    always = tf.concat(decode(z, targets, {"probability": 1.0, "argmax": True}, seed), -1)
+    np.testing.assert_allclose(always.numpy(), engine.decode_logits(z, greedy), atol=2e-6)
+    half = tf.concat(decode(z, targets, {"probability": tf.constant(0.5)}, seed), -1)
+    assert not np.allclose(half.numpy(), never.numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("masked", [True, False])
+def test_lstm_layer_gradient_matches_autodiff(masked):
+    rng = np.random.default_rng(8)
+    steps, k, n, u = 7, 2, 5, 4
+
+    def const(*shape, scale=1.0):
+        return tf.constant(rng.standard_normal(shape).astype(np.float32) * scale)
+
+    args = [const(steps, k, n, 4 * u), const(k, u, 4 * u, scale=0.5), const(k, n, u),
+            const(k, n, u)]
+    lengths = np.array([7, 3, 0, 5, 1]) if masked else np.full(n, steps)
+    mask = tf.constant((np.arange(steps)[:, None] < lengths).astype(np.float32)[:, None, :, None])
+    weights = const(steps, k, n, u)
+
+    def by_steps(projected, recurrent, h, c):
+        outputs = []
+        for t in range(steps):
+            h_new, c_new = lstm_cell(projected[t] + tf.matmul(h, recurrent), c)
+            outputs.append(h_new * mask[t])
+            h, c = h + mask[t] * (h_new - h), c + mask[t] * (c_new - c)
+        return tf.stack(outputs), h, c
+
+    results = []
+    for run in (lambda *a: lstm_layer(*a, mask=mask if masked else None), by_steps):
+        with tf.GradientTape() as tape:
+            tape.watch(args)
+            out, h, c = run(*args)
+            loss = tf.reduce_sum(out * weights) + tf.reduce_sum(0.3 * h) + tf.reduce_sum(c * c)
+        results.append([loss, *tape.gradient(loss, args)])
+    for ours, reference in zip(*results, strict=True):
+        np.testing.assert_allclose(ours.numpy(), reference.numpy(), atol=1e-5)
 
 
 def test_variables_have_magenta_names_and_initialisation():

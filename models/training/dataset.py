@@ -184,7 +184,8 @@ class ExampleSet:
 
 @dataclass(frozen=True)
 class Batch:
-    inputs: np.ndarray  # float32 [B, T, input_depth]: the encoder's view
+    inputs: np.ndarray | None  # float32 [B, T, input_depth]; None where it is the targets'
+    # one-hot (melody, trio: the model looks rows up instead)
     targets: np.ndarray  # int32 [B, T, parts]: class indices
     lengths: np.ndarray  # int32 [B]
 
@@ -236,11 +237,18 @@ class Batches:
         return make_batch(self.examples, np.concatenate(rows), np.concatenate(lengths))
 
 
-def make_batch(examples: ExampleSet, classes: np.ndarray, lengths: np.ndarray) -> Batch:
-    """A batch from padded class indices: the converter's encoder inputs and the targets."""
+ONE_HOT_INPUTS = ("melody", "trio")  # converters whose encoder inputs are the targets' one-hot
+
+
+def make_batch(examples: ExampleSet, classes: np.ndarray, lengths: np.ndarray,
+               with_inputs: bool = False) -> Batch:
+    """A batch from padded class indices: the targets, and the converter's encoder inputs
+    unless they are the targets' one-hot (or ``with_inputs``)."""
     targets = classes.astype(np.int32)
-    view = targets if examples.parts > 1 else targets[..., 0]
-    inputs = examples.converter.encoder_inputs(view).astype(np.float32)
+    inputs = None
+    if with_inputs or examples.config.converter.kind not in ONE_HOT_INPUTS:
+        view = targets if examples.parts > 1 else targets[..., 0]
+        inputs = examples.converter.encoder_inputs(view).astype(np.float32)
     return Batch(inputs, targets, lengths.astype(np.int32))
 
 

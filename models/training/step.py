@@ -68,9 +68,12 @@ class Steps:
         self.train = tf.function(self._train, jit_compile=jit_compile, autograph=False)
         self.evaluate = tf.function(self._evaluate, autograph=False)
 
-    def _forward(self, inputs, targets, lengths, step, seed):
+    def _forward(self, inputs, targets, lengths, step, seed, full_length):
         hp = self.hparams
-        mu, sigma = self.model.encode(inputs, lengths)
+        if self.model.one_hot_inputs:  # the inputs are the targets' one-hot: look rows up
+            mu, sigma = self.model.encode(None, lengths, targets, full_length)
+        else:
+            mu, sigma = self.model.encode(inputs, lengths, full_length=full_length)
         z = mu + sigma * tf.random.stateless_normal(tf.shape(mu), _fold(seed, 1))
         sampling = None
         if objective.uses_sampling(hp):
@@ -82,24 +85,30 @@ class Steps:
         return loss, {"r_loss": tf.reduce_mean(r_loss), "kl_bits": tf.reduce_mean(kl) / math.log(2),
                       "beta": beta, "accuracy": accuracy}
 
-    def _train(self, inputs: tf.Tensor, targets: tf.Tensor, lengths: tf.Tensor,
-               step: tf.Tensor, seed: tf.Tensor) -> dict[str, tf.Tensor]:
-        """One update from a batch; ``step`` is the global step before it."""
+    def _train(self, inputs: tf.Tensor | None, targets: tf.Tensor, lengths: tf.Tensor,
+               step: tf.Tensor, seed: tf.Tensor, full_length: bool = False
+               ) -> dict[str, tf.Tensor]:
+        """One update from a batch; ``step`` is the global step before it. ``inputs`` may
+        be None where the encoder reads the targets' one-hot; ``full_length`` (a Python
+        bool: one compiled variant each) promises that every length is the full T."""
         weights = self.model.weights
         names = list(weights)
         with tf.GradientTape() as tape:
-            loss, metrics = self._forward(inputs, targets, lengths, step, seed)
+            loss, metrics = self._forward(inputs, targets, lengths, step, seed, full_length)
         grads = tape.gradient(loss, [weights[n] for n in names])
         clipped, norm = objective.clip_gradients(grads, self.hparams)
         lr = objective.learning_rate(self.hparams, step)
         self.optimizer.apply(dict(zip(names, clipped, strict=True)), lr)
         return dict(metrics, loss=loss, learning_rate=lr, global_norm=norm)
 
-    def _evaluate(self, inputs: tf.Tensor, targets: tf.Tensor,
+    def _evaluate(self, inputs: tf.Tensor | None, targets: tf.Tensor,
                   lengths: tf.Tensor) -> dict[str, tf.Tensor]:
         """Sums over a batch, decoding from mu: teacher-forced loss and accuracy, the
         free-running (greedy) accuracy, and the KL."""
-        mu, sigma = self.model.encode(inputs, lengths)
+        if self.model.one_hot_inputs:
+            mu, sigma = self.model.encode(None, lengths, targets)
+        else:
+            mu, sigma = self.model.encode(inputs, lengths)
         logits = self.model.decode_logits(mu, targets)
         r_loss, accuracy, steps = objective.reconstruction_loss(logits, targets, lengths)
         decoded = self.model.decode_argmax(mu, int(targets.shape[1]))

@@ -221,7 +221,8 @@ def evaluate(steps: Steps, examples: ExampleSet, batch_size: int,
         if seen >= max_examples:
             break
         keep = min(len(batch.lengths), max_examples - seen)
-        out = steps.evaluate(batch.inputs[:keep], batch.targets[:keep], batch.lengths[:keep])
+        inputs = None if batch.inputs is None else batch.inputs[:keep]
+        out = steps.evaluate(inputs, batch.targets[:keep], batch.lengths[:keep])
         for key, value in out.items():
             totals[key] = totals.get(key, 0.0) + float(value)
         seen += keep
@@ -294,8 +295,8 @@ def train(options: TrainOptions, report: Callable[[str], None] | None = None) ->
                 break
             batch = next(batches)
             out = steps.train(batch.inputs, batch.targets, batch.lengths,
-                              tf.constant(step, tf.int64),
-                              tf.constant([run.seed, step], tf.int64))
+                              tf.constant(step, tf.int64), tf.constant([run.seed, step], tf.int64),
+                              full_length=bool(np.all(batch.lengths == hparams.max_seq_len)))
             values = {k: float(v) for k, v in out.items()}
             if not math.isfinite(values["loss"]):
                 report(f"step {step}: loss is {values['loss']}; gradients zeroed for this step")

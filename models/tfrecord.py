@@ -11,21 +11,15 @@ import struct
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import google_crc32c
+from latentjam.models.crc import masked_crc32c
 from latentjam.models.errors import ModelError
 
-_MASK_DELTA = 0xA282EAD8  # TensorFlow's crc32c mask constant
 _LENGTH = struct.Struct("<Q")
 _CRC = struct.Struct("<I")
 
 
 class TFRecordError(ModelError):
     """A TFRecord file that cannot be opened or is damaged."""
-
-
-def masked_crc32c(data: bytes) -> int:
-    crc = google_crc32c.value(data)
-    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
 def read_records(path: str | Path) -> Iterator[bytes]:

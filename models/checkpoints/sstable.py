@@ -14,7 +14,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable
 
-import google_crc32c
+from latentjam.models.crc import masked_crc32c
 from latentjam.models.errors import CheckpointError
 
 MAGIC = 0xDB4775248B80FB57
@@ -24,18 +24,8 @@ NO_COMPRESSION = 0
 # TensorFlow's table defaults (tensorflow/core/lib/io/table_options.h).
 BLOCK_SIZE = 262144
 RESTART_INTERVAL = 16
-_MASK_DELTA = 0xA282EAD8  # LevelDB's and TensorFlow's crc32c mask constant
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
-
-
-def mask_crc(crc: int) -> int:
-    """Masked as LevelDB and TensorFlow store it, so a CRC of data holding CRCs still varies."""
-    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + _MASK_DELTA) & 0xFFFFFFFF
-
-
-def crc32c(data: bytes | bytearray | memoryview) -> int:
-    return google_crc32c.value(bytes(data))
 
 
 def encode_varint(value: int) -> bytes:
@@ -79,7 +69,7 @@ def _block(data: memoryview, handle: bytes, source: str) -> memoryview:
     contents = data[offset:end]
     kind = data[end]
     (stored,) = _U32.unpack_from(data, end + 1)
-    if mask_crc(crc32c(data[offset:end + 1])) != stored:
+    if masked_crc32c(data[offset:end + 1]) != stored:
         raise CheckpointError(f"{source}: checksum mismatch in the table block at byte {offset}")
     if kind != NO_COMPRESSION:
         raise CheckpointError(
@@ -182,7 +172,7 @@ def build_table(entries: Iterable[tuple[bytes, bytes]], block_size: int = BLOCK_
     def append_block(contents: bytes) -> bytes:
         handle = encode_varint(len(out)) + encode_varint(len(contents))
         trailer = bytes([NO_COMPRESSION])
-        out.extend(contents + trailer + _U32.pack(mask_crc(crc32c(contents + trailer))))
+        out.extend(contents + trailer + _U32.pack(masked_crc32c(contents + trailer)))
         return handle
 
     index: list[tuple[bytes, bytes]] = []

@@ -24,12 +24,11 @@ from pathlib import Path
 import numpy as np
 from latentjam.models.checkpoints.sstable import (
     build_table,
-    crc32c,
     decode_varint,
     encode_varint,
-    mask_crc,
     read_table,
 )
+from latentjam.models.crc import masked_crc32c
 from latentjam.models.errors import CheckpointError
 
 STATE_FILE = "checkpoint"
@@ -295,7 +294,7 @@ def read_tf_checkpoint(path: str | Path) -> dict[str, np.ndarray]:
                 handle.seek(entry.offset)
                 raw = bytearray(entry.size)
                 handle.readinto(raw)
-                if mask_crc(crc32c(raw)) != entry.crc32c:
+                if masked_crc32c(raw) != entry.crc32c:
                     raise CheckpointError(f"{shard_path}: checksum mismatch in {name}")
                 variables[name] = _tensor(raw, entry, name, str(shard_path))
     return variables
@@ -356,7 +355,7 @@ def write_tf_checkpoint(prefix: str | Path, variables: Mapping[str, np.ndarray])
     for name, array in arrays.items():
         raw = array.tobytes()
         entry = BundleEntry(dtype=_DTYPE_NUMBERS[array.dtype], shape=array.shape, shard_id=0,
-                            offset=len(data), size=len(raw), crc32c=mask_crc(crc32c(raw)),
+                            offset=len(data), size=len(raw), crc32c=masked_crc32c(raw),
                             sliced=False)
         table.append((name.encode("utf-8"), _entry_bytes(entry)))
         data += raw

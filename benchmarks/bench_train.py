@@ -1,7 +1,7 @@
 """Training step time of our TensorFlow MusicVAE: median and p99 per step, CPU time per step,
 compile time and peak RSS, for cat-mel_2bar_small at batch 64 and the tiny trio.
 
-    python benchmarks/bench_train.py [--steps 20] [--no-xla] [--threads N]
+    python benchmarks/bench_train.py [--steps N] [--no-xla] [--threads N]
 
 Each config runs in its own process (so peak RSS is its own), on random class indices
 through the converter's encoder inputs, with the same compiled step ``latentjam train``
@@ -22,9 +22,9 @@ import sys
 import time
 
 TINY_TRIO = {"z_size": 32, "enc_rnn_size": [64, 64], "dec_rnn_size": [64, 64]}  # the fixture's
-CASES = {
-    "cat-mel_2bar_small": ("cat-mel_2bar_small", {}, 64),
-    "hierdec-trio_16bar_tiny": ("hierdec-trio_16bar", TINY_TRIO, 64),
+CASES = {  # name: (base config, hyper-parameter overrides, batch size, timed steps)
+    "cat-mel_2bar_small": ("cat-mel_2bar_small", {}, 64, 20),
+    "hierdec-trio_16bar_tiny": ("hierdec-trio_16bar", TINY_TRIO, 64, 6),
 }
 
 
@@ -45,7 +45,8 @@ def measure(case: str, steps: int, jit: bool, threads: int | None) -> dict:
     from latentjam.models.training.step import Adam, Steps
     from latentjam.models.training.tf_model import TrainableMusicVAE
 
-    name, overrides, batch_size = CASES[case]
+    name, overrides, batch_size, default_steps = CASES[case]
+    steps = steps or default_steps
     config = get_config(name)
     if overrides:
         config = override_hparams(config, overrides, name=case)
@@ -95,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", default=",".join(CASES),
                         help=f"comma-separated, from {', '.join(CASES)}")
-    parser.add_argument("--steps", type=int, default=20, help="timed steps after the first")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="timed steps after the first (default 20 for the melody "
+                             "model, 6 for the trio)")
     parser.add_argument("--no-xla", action="store_true", help="plain tf.function, no XLA")
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -106,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = []
     for case in args.configs.split(","):
-        command = [sys.executable, __file__, "--worker", case, "--steps", str(args.steps)]
+        command = [sys.executable, __file__, "--worker", case]
+        command += ["--steps", str(args.steps)] if args.steps else []
         command += ["--no-xla"] if args.no_xla else []
         command += ["--threads", str(args.threads)] if args.threads else []
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")

@@ -30,7 +30,7 @@ from latentjam.models.configs import (
     config_to_dict,
     override_hparams,
 )
-from latentjam.models.errors import ConfigError, InputError
+from latentjam.models.errors import CheckpointError, ConfigError, InputError
 from latentjam.models.training import objective
 from latentjam.models.training.dataset import (
     Batches,
@@ -97,6 +97,10 @@ class _Run:
         self.position = (0, 0)
         if info is not None and saved:
             self._resume(info, saved[-1])
+        elif saved:
+            raise CheckpointError(f"{self.dir.path} holds checkpoints {saved} but no run.json "
+                                  f"saying how they were trained; choose a new --run-dir, or "
+                                  f"fine-tune from one of them with --init-from")
         else:
             self._start()
         check_supported(self.config)
@@ -147,6 +151,7 @@ class _Run:
         self.info = {
             "config": config_to_dict(config), "seed": seed, "start_step": start_step,
             "init_from": source, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "examples": [str(p) for p in options.examples],
         }
         self.dir.write_run(self.info)
 
@@ -243,6 +248,10 @@ def train(options: TrainOptions, report: Callable[[str], None] | None = None) ->
     run = _Run(options)
     config, hparams = run.config, run.config.hparams
 
+    if run.info.get("examples", [str(p) for p in options.examples]) != [
+            str(p) for p in options.examples]:
+        report(f"note: this run started on {', '.join(run.info['examples'])}; with other "
+               f"examples it goes on, but not exactly as it would have")
     pieces = read_pieces(options.examples)
     if options.eval_examples:
         train_pieces, eval_pieces = pieces, read_pieces(options.eval_examples)
@@ -286,6 +295,9 @@ def train(options: TrainOptions, report: Callable[[str], None] | None = None) ->
                                                      for k, v in evaluation.items()))
         run.dir.append_metrics(record)
 
+    if step < run.last_step:
+        report(f"training {config.name} from step {step} to {run.last_step}, batch "
+               f"{hparams.batch_size}; compiling the step first (a minute or so)")
     bar = _progress(options.progress, run.last_step, step)
     interrupted = False
     with _interrupt_flag() as stopped, bar:

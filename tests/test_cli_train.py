@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 
@@ -95,10 +96,16 @@ def test_convert_then_train_from_the_command_line(tmp_path, capsys):
                       '{"z_size": 4, "enc_rnn_size": [8], "dec_rnn_size": [8]}}')
     run = tmp_path / "run"
     args = ["train", "--config", str(config), "--examples", str(examples), "--run-dir",
-            str(run), "--num-steps", "2", "--batch-size", "2", "--no-xla", "--eval-fraction",
-            "0", "--hparams", "max_beta=0.5"]
-    assert main(args) == 0
+            str(run), "--no-xla", "--eval-fraction", "0", "--hparams", "max_beta=0.5",
+            "--num-steps"]
+    assert main(args + ["2"]) == 0
     assert "step 2" in capsys.readouterr().err
     assert (run / "model.safetensors").is_file() and (run / "model.ckpt-2.index").is_file()
-    assert main(args[:-2] + ["--hparams", "max_beta=0.1"]) == 2  # not the run's config
+    first = json.loads((run / "run.json").read_text())
+    assert first["config"]["hparams"]["batch_size"] == 64  # a new run's default
+    assert main(args + ["3"]) == 0  # the same command again resumes: same run, one more step
+    assert json.loads((run / "run.json").read_text()) == first
+    assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").open()] == [2, 3]
+    changed = [a if a != "max_beta=0.5" else "max_beta=0.1" for a in args]
+    assert main(changed + ["4"]) == 2  # not the run's config
     assert "max_beta 0.5 vs 0.1" in capsys.readouterr().err

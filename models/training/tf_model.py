@@ -3,11 +3,11 @@
 The variables are created from ``expected_shapes(config)`` under exactly Magenta's names, so
 exporting a model is a dict copy. The math follows Magenta's ``BidirectionalLstmEncoder``,
 ``CategoricalLstmDecoder`` and ``HierarchicalLstmDecoder`` (LSTMBlockCell gates i, j, f, o,
-forget bias 1.0). Two things are arranged for speed without changing the math:
+forget bias 1.0). Things arranged for speed without changing the math:
 
-- the input side of every LSTM (the one-hot of the previous class is a row lookup, the
-  latent vector's share is one product per sequence) is computed outside the time loop,
-  which only multiplies the recurrent state;
+- the input side of every LSTM (a one-hot input is a row lookup, the latent vector's share
+  is one product per sequence) is computed outside the time loop, which only multiplies
+  the recurrent state, and stacks run layer by layer (``tf_lstm.lstm_layer``);
 - the hierarchical decoder's bars are independent while training (no autoregression in the
   conductor; each bar's first input is the true previous step), so all bars of all examples
   run as one batch through the three core decoders, which run side by side as a stack.
@@ -92,7 +92,6 @@ class TrainableMusicVAE(tf.Module):
         for name, shape in expected_shapes(config).items():
             value = values[name] if values is not None else initial_value(name, shape, rng)
             self.weights[name] = tf.Variable(np.asarray(value, np.float32), name=name)
-        self.names = tuple(self.weights)
         if config.is_hierarchical:
             self.parts = tuple(_Part(f"core_decoder/core_decoder_{i}/decoder", depth)
                                for i, depth in enumerate(config.output_depths))

@@ -103,8 +103,6 @@ class _Run:
                                   f"fine-tune from one of them with --init-from")
         else:
             self._start()
-        check_supported(self.config)
-        objective.check_schedule(self.config.hparams, self.config.name)
 
     def _with_overrides(self, config: ModelConfig, new_run: bool) -> ModelConfig:
         overrides = dict(self.options.hparams)
@@ -114,9 +112,13 @@ class _Run:
 
     def _resume(self, info: dict, step: int) -> None:
         self.config = config_from_dict(info["config"], source=str(self.dir.path / "run.json"))
-        asked = self.options.config is not None or self.options.hparams
-        wanted = self._with_overrides(self.options.config or self.config, new_run=False)
-        if asked and config_to_dict(wanted) != config_to_dict(self.config):
+        # The same command line again must resume: a --config is completed as a new run's
+        # would be; without one, --hparams apply to the run's own config.
+        if self.options.config is not None:
+            wanted = self._with_overrides(self.options.config, new_run=True)
+        else:
+            wanted = self._with_overrides(self.config, new_run=False)
+        if config_to_dict(wanted) != config_to_dict(self.config):
             raise ConfigError(
                 f"{self.dir.path} holds a run of config {self.config.name} with other "
                 f"hyper-parameters ({_differences(self.config, wanted)}); resume it without "
@@ -145,6 +147,8 @@ class _Run:
         if config is None:
             raise ConfigError("a new run needs a config (--config NAME or FILE)")
         config = self._with_overrides(config, new_run=True)
+        check_supported(config)
+        objective.check_schedule(config.hparams, config.name)
         seed = options.seed if options.seed is not None else int.from_bytes(os.urandom(4), "big")
         self.config = config
         self.step = start_step

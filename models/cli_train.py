@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from latentjam.models.configs import load_config
+from latentjam.models.defaults import resolve_model
 from latentjam.models.errors import ConfigError, ModelError
 
 INSTALL_HINT = "pip install 'latentjam[train]'"
@@ -135,7 +136,7 @@ def run_train(args: argparse.Namespace) -> int:
         config=load_config(args.config) if args.config else None, hparams=hparams,
         eval_examples=_paths(args.eval_examples), eval_fraction=args.eval_fraction,
         keep_checkpoints=args.keep_checkpoints, checkpoint_every=args.checkpoint_every,
-        init_from=Path(args.init_from) if args.init_from else None, seed=args.seed,
+        init_from=resolve_model(args.init_from) if args.init_from else None, seed=args.seed,
         max_windows=args.max_windows_per_piece, jit_compile=not args.no_xla)
     result = train(options)
     evaluation = ", ".join(f"{k} {v:.4g}" for k, v in result.evaluation.items())

@@ -1,0 +1,227 @@
+"""What a controller (OSC, MIDI CC, the CLI) may ask of a running engine, as plain data.
+
+Each command is a frozen dataclass, validated on creation (``SettingError`` naming the field
+and value), handed to ``Performer.command``. Transport commands act at once; track commands
+take effect at the track's next bar or loop boundary (the performer says which). A command
+naming a track the set does not have is refused by the performer with ``SettingError``.
+Controllers read the engine's state back through ``engine_state.EngineState``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Literal
+
+from latentjam.engine.errors import SettingError
+from latentjam.engine.humanize import HumanizeParams
+
+Mode = Literal["sample", "walk", "interpolate", "hold"]
+MODES: tuple[str, ...] = ("sample", "walk", "interpolate", "hold")
+LOOP_BARS: tuple[int, ...] = (1, 2, 4, 8, 16)
+MIN_BPM, MAX_BPM = 20.0, 300.0
+MAX_TEMPERATURE = 2.0
+ANCHOR_SLOTS = 8  # latent vectors a track keeps (walk anchors, interpolation ends)
+HUMANIZE_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in fields(HumanizeParams) if f.name != "drum_accents")
+
+
+def _number(name: str, value: object, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not math.isfinite(value) or not low <= value <= high:
+        raise SettingError(f"{name} must be a number in {low:g}..{high:g}, got {value!r}")
+    return float(value)
+
+
+def _integer(name: str, value: object, allowed: tuple[int, ...] | range) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
+        shown = f"{allowed.start}..{allowed.stop - 1}" if isinstance(allowed, range) \
+            else ", ".join(map(str, allowed))
+        raise SettingError(f"{name} must be one of {shown}, got {value!r}")
+    return value
+
+
+def _track(value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise SettingError(f"track must be a track's name, got {value!r}")
+
+
+# -- transport (act at once) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Play:
+    """Start from the top (or, with ``resume``, from where the transport stopped)."""
+
+    resume: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """Stop the transport; every sounding note is released."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetTempo:
+    bpm: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bpm", _number("bpm", self.bpm, MIN_BPM, MAX_BPM))
+
+
+@dataclass(frozen=True, slots=True)
+class Panic:
+    """Release every note now (all-notes-off on every channel used); the transport runs on."""
+
+
+# -- per track (act at the next boundary) ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SetMode:
+    track: str
+    mode: str  # one of MODES
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        if self.mode not in MODES:
+            raise SettingError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class SetTemperature:
+    track: str
+    temperature: float  # 0 plays the likeliest class at each step
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        object.__setattr__(self, "temperature",
+                           _number("temperature", self.temperature, 0.0, MAX_TEMPERATURE))
+
+
+@dataclass(frozen=True, slots=True)
+class SetWalkStep:
+    track: str
+    step: float  # 0 stays, 1 is a fresh sample each loop
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        object.__setattr__(self, "step", _number("step", self.step, 0.0, 1.0))
+
+
+@dataclass(frozen=True, slots=True)
+class SetLoopBars:
+    track: str
+    bars: int  # one of LOOP_BARS
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        _integer("bars", self.bars, LOOP_BARS)
+
+
+@dataclass(frozen=True, slots=True)
+class SetEvery:
+    """In sample and walk modes, a new loop every ``loops`` repeats of the current one."""
+
+    track: str
+    loops: int
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        _integer("loops", self.loops, range(1, 65))
+
+
+@dataclass(frozen=True, slots=True)
+class SaveAnchor:
+    """Keep the latent vector of the loop playing now in ``slot``."""
+
+    track: str
+    slot: int
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        _integer("slot", self.slot, range(ANCHOR_SLOTS))
+
+
+@dataclass(frozen=True, slots=True)
+class LoadAnchor:
+    """Encode the first window of a MIDI file into ``slot``."""
+
+    track: str
+    slot: int
+    path: str
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        _integer("slot", self.slot, range(ANCHOR_SLOTS))
+        if not isinstance(self.path, str) or not self.path:
+            raise SettingError(f"path must name a MIDI file, got {self.path!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Interpolate:
+    """Go from the loop in slot ``start`` to the one in slot ``end`` in ``steps`` loops,
+    then hold ``end`` (mode becomes "interpolate")."""
+
+    track: str
+    start: int
+    end: int
+    steps: int = 8
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        _integer("start", self.start, range(ANCHOR_SLOTS))
+        _integer("end", self.end, range(ANCHOR_SLOTS))
+        _integer("steps", self.steps, range(2, 65))
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    track: str
+    on: bool = True
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        if not isinstance(self.on, bool):
+            raise SettingError(f"mute takes true or false, got {self.on!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Solo:
+    track: str
+    on: bool = True
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        if not isinstance(self.on, bool):
+            raise SettingError(f"solo takes true or false, got {self.on!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class SetHumanize:
+    """One humanize amount of a track (a field of ``HumanizeParams``), checked against the
+    same limits as the config's."""
+
+    track: str
+    field: str  # one of HUMANIZE_FIELDS
+    value: float
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        if self.field not in HUMANIZE_FIELDS:
+            raise SettingError(f"humanize field must be one of {', '.join(HUMANIZE_FIELDS)}, "
+                               f"got {self.field!r}")
+        kind = type(getattr(HumanizeParams(), self.field))
+        value = self.value
+        if kind is int and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        try:
+            HumanizeParams(**{self.field: value})
+        except (SettingError, TypeError, ValueError) as err:
+            raise SettingError(f"humanize {self.field}: {err}") from None
+        object.__setattr__(self, "value", value)
+
+
+Command = (Play | Stop | SetTempo | Panic | SetMode | SetTemperature | SetWalkStep
+           | SetLoopBars | SetEvery | SaveAnchor | LoadAnchor | Interpolate | Mute | Solo
+           | SetHumanize)

@@ -1,0 +1,38 @@
+"""A snapshot of what the engine is doing, for controllers to show (OSC feedback, the CLI's
+status line). Plain frozen data; the performer makes a new one on request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from latentjam.engine.humanize import HumanizeParams
+
+
+@dataclass(frozen=True, slots=True)
+class TrackState:
+    name: str
+    mode: str  # one of commands.MODES
+    temperature: float
+    walk_step: float
+    loop_bars: int
+    every: int  # loops between new ones in sample and walk modes
+    muted: bool
+    soloed: bool
+    humanize: HumanizeParams
+    port: str  # the port key of the routing
+    channel: int  # 0..15 (mido's numbering)
+    loops_played: int  # loops started so far
+    late_answers: int  # times a model answer came too late and the loop repeated
+    anchors: tuple[int, ...]  # slots holding a latent vector
+
+
+@dataclass(frozen=True, slots=True)
+class EngineState:
+    playing: bool
+    clock: str  # "internal", "midi" or "link"
+    clock_status: str  # "stopped", "playing", "free-running", "waiting"
+    bpm: float
+    tick: int  # the tick sounding now (0 while stopped before the first start)
+    bar: int  # 0-based bar of the performance
+    beat: int  # 0-based beat in the bar
+    tracks: tuple[TrackState, ...]

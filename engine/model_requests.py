@@ -6,10 +6,7 @@ process), so a bad value fails at once with a message naming it rather than in t
 given seed, and testable without a process. Every result holds the latent vectors ``z``
 ``[n, z_size]`` and the decoded classes ``[n, steps]`` (a trio: ``[n, steps, 3]``).
 
-The walk is ``z' = sqrt(1 - s²)·z + s·ε`` with ``ε ~ N(0, I)``: for a small step size ``s``
-it moves about ``s·sqrt(z_size)``, a fraction ``s`` of a typical z's length, and, unlike
-adding noise, it keeps a long walk inside the prior (the variance of z stays 1) instead of
-drifting outwards where the decoder has never been. ``s = 1`` is a fresh sample.
+The walk and the interpolation are ``models.inference.latent``'s ``walk`` and ``slerp_at``.
 """
 
 from __future__ import annotations
@@ -23,6 +20,7 @@ import numpy as np
 from latentjam.engine.errors import SettingError
 from latentjam.models.configs import ModelConfig
 from latentjam.models.errors import InputError
+from latentjam.models.inference.latent import slerp_at, walk
 
 if TYPE_CHECKING:
     from latentjam.models.trained_model import TrainedModel
@@ -181,25 +179,6 @@ class ModelInfo:
     load_s: float = 0.0  # the worker's time to load it (s)
 
 
-def slerp_at(z_start: np.ndarray, z_end: np.ndarray, fraction: float) -> np.ndarray:
-    """The point at ``fraction`` of the great circle from ``z_start`` to ``z_end``
-    (endpoints exact; straight line where the two are (anti)parallel), as Magenta's slerp."""
-    a, b = z_start.astype(np.float64), z_end.astype(np.float64)
-    if fraction == 0:
-        return z_start.astype(np.float32)
-    if fraction == 1:
-        return z_end.astype(np.float32)
-    norms = float(np.linalg.norm(a) * np.linalg.norm(b))
-    cos = float(np.clip(a @ b / norms, -1.0, 1.0)) if norms > 0 else 1.0
-    omega = math.acos(cos)
-    if math.sin(omega) <= 1e-6:
-        point = (1 - fraction) * a + fraction * b
-    else:
-        point = (math.sin((1 - fraction) * omega) * a + math.sin(fraction * omega) * b) \
-            / math.sin(omega)
-    return point.astype(np.float32)
-
-
 def answer(model: TrainedModel, request: ModelRequest) -> ModelResult:
     """The model's answer to one request (in the worker process). A ``ModelError`` (a z of
     the wrong size, classes the converter refuses) says what the model could not take."""
@@ -210,15 +189,9 @@ def answer(model: TrainedModel, request: ModelRequest) -> ModelResult:
     if isinstance(request, SampleRequest):
         z = rng.standard_normal((request.count, vae.z_size)).astype(np.float32)
     elif isinstance(request, WalkRequest):
-        z = np.empty((request.count, request.z.shape[0]), np.float32)
-        keep = math.sqrt(1 - request.step_size ** 2)
-        current = request.z
-        for step in range(request.count):
-            noise = rng.standard_normal(current.shape).astype(np.float32)
-            current = keep * current + request.step_size * noise
-            z[step] = current
+        z = walk(request.z, request.step_size, request.count, rng)
     elif isinstance(request, InterpolateRequest):
-        z = np.stack([slerp_at(request.z_start, request.z_end, f) for f in request.fractions])
+        z = slerp_at(request.z_start, request.z_end, request.fractions).astype(np.float32)
     elif isinstance(request, EncodeRequest):
         try:
             inputs = model.converter.encoder_inputs(request.classes)

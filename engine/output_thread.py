@@ -164,6 +164,9 @@ class OutputThread:
                 self._step()
             except Exception:  # the clock must keep going: log, and on to the next event
                 log.exception("output thread: unexpected error; carrying on")
+        # What was due when the stop came goes out first (a Stop for the clock ports).
+        for event in self._heap.pop_due(time.perf_counter_ns()):
+            self._send(event)
         self._silence()
         self._flushed.set()
 

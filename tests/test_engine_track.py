@@ -1,0 +1,225 @@
+"""A track's bar loop against the shipped melody model, answered in this process (the worker
+process is tested in test_engine_model_worker.py; here the musical logic is under test)."""
+
+import asyncio
+
+import numpy as np
+import pytest
+from latentjam.engine import commands as cmd
+from latentjam.engine.errors import SettingError
+from latentjam.engine.humanize import HumanizeParams
+from latentjam.engine.loops import MELODY, Route, bar_notes, first_bars
+from latentjam.engine.model_requests import DecodeRequest, ModelInfo, answer
+from latentjam.engine.track import Track, TrackSettings
+from latentjam.engine.transport import bars_to_ticks
+from latentjam.models.inference.latent import slerp_at
+from latentjam.models.trained_model import TrainedModel
+
+BAR = bars_to_ticks(1)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return TrainedModel.load()
+
+
+class Asker:
+    """Answers requests with the real model; ``hold`` keeps decodes pending until released."""
+
+    def __init__(self, model):
+        self.model = model
+        self.requests = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def __call__(self, request):
+        self.requests.append(request)
+        await self.gate.wait()
+        return answer(self.model, request)
+
+
+def make_track(model, asker, **settings):
+    base = dict(mode="sample", temperature=0.5, walk_step=0.2, bars=2, every=1,
+                interpolate_steps=3, humanize=HumanizeParams())
+    base.update(settings)
+    info = ModelInfo(model.config, "test", model.vae.z_size, model.window_steps)
+    return Track("melody", TrackSettings(**base), info, asker, {MELODY: Route(0)}, seed=3)
+
+
+def play_bars(track, first_bar, count, audible=True):
+    return [track.bar_events(bar, bar * BAR, audible) for bar in range(first_bar,
+                                                                         first_bar + count)]
+
+
+def note_ons(events):
+    return [(m.tick, m.message.note) for m, _ in events if m.message.type == "note_on"]
+
+
+async def settle():
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def test_bars_play_the_loop_notes_on_the_grid(model):
+    async def run():
+        track = make_track(model, Asker(model))
+        await track.first_loop()
+        loop = track.current.loop
+        bars = play_bars(track, 0, 2)
+        track.cancel()
+        return loop, bars
+
+    loop, bars = asyncio.run(run())
+    assert loop.bars == 2
+    for bar, events in enumerate(bars):
+        expected = [(n.start_tick, n.pitch) for n in bar_notes(loop, bar, bar * BAR)]
+        assert note_ons(events) == expected
+        assert all(offset == 0 for _, offset in events)
+
+
+def test_a_new_loop_at_each_boundary_when_the_answer_is_ready(model):
+    async def run():
+        track = make_track(model, Asker(model))
+        await track.first_loop()
+        first = track.current
+        play_bars(track, 0, 2)
+        await asyncio.sleep(0.05)  # the next loop's decode
+        await settle()
+        play_bars(track, 2, 1)
+        second = track.current
+        track.cancel()
+        return first, second, track
+
+    first, second, track = asyncio.run(run())
+    assert second is not first
+    assert not np.array_equal(first.z, second.z)
+    assert track.loops_played == 2 and track.late_answers == 0
+
+
+def test_a_late_answer_repeats_the_loop_and_is_counted(model):
+    async def run():
+        asker = Asker(model)
+        track = make_track(model, asker)
+        await track.first_loop()
+        asker.gate.clear()  # the next decode does not come back
+        first = track.current
+        bars = play_bars(track, 0, 4)
+        repeated = track.current
+        asker.gate.set()
+        await asyncio.sleep(0.05)
+        await settle()
+        play_bars(track, 4, 1)
+        later = track.current
+        track.cancel()
+        return first, repeated, later, bars, track
+
+    first, repeated, later, bars, track = asyncio.run(run())
+    assert repeated is first
+    assert [n for _, n in note_ons(bars[2])] == [n for _, n in note_ons(bars[0])]
+    assert track.late_answers == 1
+    assert later is not first
+
+
+def test_walk_moves_a_small_step_from_the_playing_loop(model):
+    async def run():
+        asker = Asker(model)
+        track = make_track(model, asker, mode="walk", walk_step=0.1)
+        await track.first_loop()
+        z0 = track.current.z.copy()
+        play_bars(track, 0, 2)
+        await asyncio.sleep(0.05)
+        await settle()
+        play_bars(track, 2, 1)
+        track.cancel()
+        return z0, track.current.z
+
+    z0, z1 = asyncio.run(run())
+    step = np.linalg.norm(z1[0] - z0[-1])
+    typical = np.linalg.norm(z0[-1])
+    assert 0 < step < 0.3 * typical
+
+
+def test_interpolation_goes_from_anchor_to_anchor_then_holds(model):
+    async def run():
+        asker = Asker(model)
+        track = make_track(model, asker, temperature=0.0)
+        await track.first_loop()
+        track.save_anchor(0)
+        play_bars(track, 0, 2)
+        await asyncio.sleep(0.05)
+        await settle()
+        play_bars(track, 2, 2)
+        track.save_anchor(1)
+        track.apply(cmd.Interpolate("melody", 0, 1, steps=3))
+        zs = []
+        bar = 4
+        for _ in range(3):
+            await asyncio.sleep(0.05)
+            await settle()
+            play_bars(track, bar, 2)
+            zs.append(track.current.z.copy())
+            bar += 2
+        mode = track.settings.mode
+        track.cancel()
+        return track.anchors, zs, mode, asker.requests
+
+    anchors, zs, mode, requests = asyncio.run(run())
+    np.testing.assert_allclose(zs[0], anchors[0], atol=1e-6)
+    np.testing.assert_allclose(zs[1][0], slerp_at(anchors[0][0], anchors[1][0], [0.5])[0],
+                               atol=1e-6)
+    np.testing.assert_allclose(zs[2], anchors[1], atol=1e-6)
+    assert mode == "hold"
+    assert isinstance(requests[-1], DecodeRequest) and requests[-1].temperature == 0.0
+
+
+def test_mute_silences_and_a_shorter_loop_takes_the_first_bars(model):
+    async def run():
+        track = make_track(model, Asker(model), mode="hold")
+        await track.first_loop()
+        loop = track.current.loop
+        muted = play_bars(track, 0, 2, audible=False)
+        track.apply(cmd.SetLoopBars("melody", 1))
+        short = play_bars(track, 2, 2)
+        track.cancel()
+        return loop, muted, short, track
+
+    loop, muted, short, track = asyncio.run(run())
+    assert muted == [[], []]
+    assert track.current.loop == first_bars(loop, 1)
+    expected = [(n.start_tick + 2 * BAR, n.pitch) for n in bar_notes(loop, 0)]
+    assert note_ons(short[0]) == expected
+    assert note_ons(short[1]) == [(t + BAR, p) for t, p in expected]
+
+
+def test_commands_a_track_cannot_carry_out_are_refused(model):
+    async def run():
+        track = make_track(model, Asker(model))
+        await track.first_loop()
+        errors = []
+        for command in (cmd.Interpolate("melody", 0, 1), cmd.SetMode("melody", "interpolate")):
+            with pytest.raises(SettingError) as err:
+                track.apply(command)
+            errors.append(str(err.value))
+        track.cancel()
+        return errors
+
+    errors = asyncio.run(run())
+    assert "anchor slot(s) 0, 1 hold nothing" in errors[0]
+    assert "needs two anchors" in errors[1]
+
+
+def test_humanize_changes_apply_to_the_next_bar(model):
+    async def run():
+        track = make_track(model, Asker(model), mode="hold")
+        await track.first_loop()
+        plain = play_bars(track, 0, 2)
+        track.apply(cmd.SetHumanize("melody", "velocity_spread", 20.0))
+        human = play_bars(track, 2, 2)
+        track.cancel()
+        return plain, human
+
+    plain, human = asyncio.run(run())
+    velocities = [[m.message.velocity for m, _ in bar if m.message.type == "note_on"]
+                  for bar in plain + human]
+    assert velocities[0] + velocities[1]
+    assert velocities[0] + velocities[1] != velocities[2] + velocities[3]

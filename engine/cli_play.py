@@ -1,0 +1,156 @@
+"""``latentjam play`` (a live set from a TOML file and flags) and ``latentjam ports``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+from pathlib import Path
+
+from latentjam.engine.errors import SettingError
+from latentjam.engine.live_config import (
+    LiveConfig,
+    PortConfig,
+    live_config_from_dict,
+    load_live_config,
+)
+
+log = logging.getLogger("latentjam.play")
+
+EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "live.toml"
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    play = subparsers.add_parser(
+        "play", help="play a live set to MIDI ports (the default models when no config)",
+        description="Play a live set: each track asks its MusicVAE for loops and streams them, "
+                    "humanized, to MIDI ports, following or leading the clock, steered over "
+                    "OSC. Without --config: one melody track on the default model, to a "
+                    "virtual port called 'latentjam', internal clock, OSC on 127.0.0.1:9000. "
+                    f"Documented example: {EXAMPLE_CONFIG}. Ctrl-C stops (no note is left "
+                    "hanging).")
+    play.add_argument("--config", type=Path, help="a live set's TOML file")
+    play.add_argument("--bpm", type=float, help="tempo of the internal clock (default 120)")
+    play.add_argument("--clock", choices=("internal", "midi", "link"),
+                      help="internal (lead, send MIDI clock), midi (follow a MIDI clock), "
+                           "link (Ableton Link)")
+    play.add_argument("--clock-in", metavar="PORT",
+                      help="the existing MIDI input port to follow (--clock midi; default: a "
+                           "virtual input 'latentjam clock in')")
+    play.add_argument("--port", metavar="NAME",
+                      help="the main output port's name (default: a virtual port 'latentjam')")
+    play.add_argument("--existing-port", action="store_true",
+                      help="--port names an existing port (a synth, a DAW's input) instead "
+                           "of a virtual port to create")
+    play.add_argument("--backend", help="MIDI system: alsa, jack, coremidi, windows (default: "
+                                        "$MIDO_BACKEND or the platform's)")
+    play.add_argument("--model", help="model of every track (a shipped name or a checkpoint)")
+    play.add_argument("--seed", type=int, help="seed of every track (reproducible loops)")
+    play.add_argument("--osc-port", type=int, help="UDP port of the OSC server (default 9000)")
+    play.add_argument("--no-osc", action="store_true", help="no OSC server")
+    play.add_argument("--bars", type=int, metavar="N",
+                      help="stop after N bars (default: play until stopped)")
+    play.set_defaults(func=run_play)
+
+    ports = subparsers.add_parser("ports", help="list the MIDI ports",
+                                  description="List the MIDI input and output ports.")
+    ports.add_argument("--backend", help="MIDI system (see `play --help`)")
+    ports.set_defaults(func=run_ports)
+
+
+def _with_flags(config: LiveConfig, args: argparse.Namespace) -> LiveConfig:
+    clock_changes = {key: value for key, value in (
+        ("bpm", args.bpm), ("source", args.clock), ("input_port", args.clock_in)
+    ) if value is not None}
+    changes: dict = {}
+    try:
+        if clock_changes:
+            changes["clock"] = dataclasses.replace(config.clock, **clock_changes)
+        if args.no_osc or args.osc_port is not None:
+            osc = {"enabled": False} if args.no_osc else {"port": args.osc_port}
+            changes["osc"] = dataclasses.replace(config.osc, **osc)
+        if args.port is not None or args.existing_port:
+            first = next(iter(config.ports))
+            port = config.ports[first]
+            changes["ports"] = {**config.ports, first: PortConfig(
+                args.port or port.name, virtual=not args.existing_port, clock=port.clock)}
+        track_changes = {key: value for key, value in (("model", args.model), ("seed", args.seed))
+                         if value is not None}
+        if track_changes:
+            changes["tracks"] = tuple(dataclasses.replace(track, **track_changes)
+                                      for track in config.tracks)
+        if args.backend is not None:
+            changes["backend"] = args.backend
+        return dataclasses.replace(config, **changes)
+    except (SettingError, TypeError, ValueError) as err:
+        raise SettingError(f"command line: {err}") from None
+
+
+def run_play(args: argparse.Namespace) -> int:
+    if args.bars is not None and args.bars < 1:
+        raise SettingError(f"--bars must be at least 1, got {args.bars}")
+    config = load_live_config(args.config) if args.config else live_config_from_dict({})
+    config = _with_flags(config, args)
+    asyncio.run(_play(config, args.bars))
+    return 0
+
+
+async def _play(config: LiveConfig, bars: int | None) -> None:
+    from latentjam.controllers.osc_server import OscServer
+    from latentjam.engine.performer import Performer
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C raises instead
+            loop.add_signal_handler(signum, stop.set)
+    async with Performer(config) as performer:
+        server = None
+        if config.osc.enabled:
+            server = OscServer(config.osc, submit=performer.command, state=performer.state)
+            host, port = await server.start()
+            log.info("OSC on %s:%d (docs/osc.md)", host, port)
+        outputs = ", ".join(f"{p.name!r}{'' if p.virtual else ' (existing)'}"
+                            for p in config.ports.values())
+        log.info("playing %s to %s, %s clock; Ctrl-C stops",
+                 ", ".join(t.name for t in config.tracks), outputs, config.clock.source)
+        waits = [loop.create_task(stop.wait()), loop.create_task(performer.wait())]
+        if bars is not None:
+            waits.append(loop.create_task(_bars_played(performer, bars)))
+        try:
+            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+        finally:
+            for task in waits:
+                task.cancel()
+            if server is not None:
+                await server.close()
+
+
+async def _bars_played(performer, bars: int) -> None:
+    while True:
+        state = performer.state()
+        if state.playing and state.bar >= bars:
+            return
+        await asyncio.sleep(0.01)
+
+
+def run_ports(args: argparse.Namespace) -> int:
+    from latentjam.engine.ports import list_ports
+
+    listing = list_ports(args.backend)
+    print(f"MIDI system: {listing.backend}")
+    for title, names in (("outputs (play to these with --port NAME --existing-port)",
+                          listing.outputs),
+                         ("inputs (follow a clock with --clock midi --clock-in NAME)",
+                          listing.inputs)):
+        print(f"{title}:")
+        for name in names:
+            print(f"  {name}")
+        if not names:
+            print("  (none)")
+    return 0

@@ -1,0 +1,353 @@
+"""The performer: the asyncio side of a live set, from clock and commands to timed messages.
+
+It owns the set's ports, the output thread, one model worker per distinct model, the tracks
+and the clock source. Every few milliseconds it prepares the bars whose first messages could
+fall due within the look-ahead (each track's notes, humanized; the outgoing MIDI clock) and
+hands the output thread what is due within the look-ahead, through the clock's current
+timeline. It reacts to the clock's transport events (start, stop, tempo, clock lost) and to
+controller commands. Nothing here waits on the model: tracks ask ahead and repeat their loop
+when an answer is late. ``close`` (and so Ctrl-C, SIGTERM, an error) ends with Stop on the
+clock ports, note-offs for every sounding note and all-notes-off on every channel used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import mido
+from latentjam.engine import commands as cmd
+from latentjam.engine.clocks.base import (
+    ClockLost,
+    ClockRegained,
+    ClockSource,
+    Started,
+    Stopped,
+    TempoChanged,
+    TransportEvent,
+)
+from latentjam.engine.clocks.factory import make_clock
+from latentjam.engine.engine_state import EngineState
+from latentjam.engine.errors import EngineError, SettingError
+from latentjam.engine.events import ScheduledMessage, TimedMessage
+from latentjam.engine.live_config import DEFAULT_CHANNELS, LiveConfig, TrackConfig
+from latentjam.engine.loops import DRUMS, MELODY, Route
+from latentjam.engine.midi_clock_out import clock_ticks, song_position
+from latentjam.engine.model_worker import ModelClient
+from latentjam.engine.output_thread import REALTIME_PRIORITY, OutputThread
+from latentjam.engine.port_watch import WatchedOutput
+from latentjam.engine.scheduler import MAX_OFFSET_NS, LookaheadQueue
+from latentjam.engine.sinks import MessageSink
+from latentjam.engine.track import Track, TrackSettings
+from latentjam.engine.transport import bar_and_beat, bars_to_ticks
+
+log = logging.getLogger(__name__)
+
+DISPATCH_PERIOD_S = 0.004  # how often bars are prepared and due messages handed over
+PORT_CHECK_PERIOD_S = 1.0
+CLOCK_MESSAGE = mido.Message("clock")
+
+
+class Performer:
+    """A live set running. ``async with Performer(config) as performer: await ...``.
+
+    ``sinks``: send to these instead of opening the config's ports (keys as in
+    ``config.ports``), e.g. ``MemorySink``s for a dry run.
+    """
+
+    def __init__(self, config: LiveConfig, *, sinks: Mapping[str, MessageSink] | None = None,
+                 clock: ClockSource | None = None, realtime: bool = True) -> None:
+        self.config = config
+        self._sinks = dict(sinks) if sinks is not None else None
+        self._ports: dict[str, WatchedOutput] = {}
+        self.clock = clock or make_clock(config.clock, config.backend)
+        self._realtime = realtime
+        self.output: OutputThread | None = None
+        self.tracks: list[Track] = []
+        self._routing: dict[str, tuple[str, int]] = {}  # track -> (port key, first channel)
+        self._clients: dict[tuple, ModelClient] = {}
+        self._queue = LookaheadQueue()
+        self._events: asyncio.Queue[TransportEvent] = asyncio.Queue()
+        self._tasks: list[asyncio.Task] = []
+        self._playing = False
+        self._position = 0  # the tick the transport stands at while stopped
+        self._next_bar = 0  # the next bar to prepare
+        self._start_tick = 0  # messages before this tick are not played (a resume mid-bar)
+        self._handed_ns = 0  # deadlines up to here are with the output thread
+        self._bar_ticks = bars_to_ticks(1)
+        self.started = asyncio.Event()  # set at the first Started event
+        self.first_note_ns: int | None = None  # the deadline of the first note handed over
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Performer:
+        try:
+            await self.start()
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Open ports and the clock, load the models, ask for the first loops, then run (and,
+        with a leading clock and ``autostart``, play)."""
+        sinks = self._sinks if self._sinks is not None else self._open_ports()
+        self.output = OutputThread(sinks, realtime_priority=REALTIME_PRIORITY
+                                   if self._realtime else None)
+        self.output.start()
+        await self._load_tracks()
+        await self.clock.open(self._events)
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._dispatch_loop(), name="performer: dispatch"),
+                       loop.create_task(self._event_loop(), name="performer: clock events")]
+        if self._ports:
+            self._tasks.append(loop.create_task(self._watch_ports(), name="performer: ports"))
+        if self.clock.leads and self.config.autostart:
+            self.clock.start()
+
+    def _open_ports(self) -> dict[str, WatchedOutput]:
+        for key, port in self.config.ports.items():
+            self._ports[key] = WatchedOutput(port.name, virtual=port.virtual,
+                                             backend=self.config.backend)
+        return dict(self._ports)
+
+    async def _load_tracks(self) -> None:
+        for track in self.config.tracks:
+            key = (track.model, track.config)
+            if key not in self._clients:
+                self._clients[key] = ModelClient(track.model, track.config)
+        infos = await asyncio.gather(*(client.start() for client in self._clients.values()))
+        info_of = dict(zip(self._clients, infos, strict=True))
+        for index, track in enumerate(self.config.tracks):
+            key = (track.model, track.config)
+            info = info_of[key]
+            routes = _routes(track, info.config.converter.kind, index)
+            settings = TrackSettings(track.mode, track.temperature, track.walk_step, track.bars,
+                                     track.every, track.interpolate_steps, track.humanize)
+            self.tracks.append(Track(track.name, settings, info, self._clients[key].request,
+                                     routes, track.seed))
+            self._routing[track.name] = (track.port, min(r.channel for r in routes.values()))
+        await asyncio.gather(*(track.first_loop() for track in self.tracks))
+        for track, config in zip(self.tracks, self.config.tracks, strict=True):
+            for slot, path in config.anchors.items():
+                await track.encode_midi(slot, str(Path(path).expanduser()))
+            if config.mode == "interpolate":
+                track.apply(cmd.Interpolate(track.name, *sorted(config.anchors)[:2],
+                                            config.interpolate_steps))
+
+    def _program_changes(self, tick: int) -> None:
+        """Each track's program, at ``tick`` (every Start: a synth connected late gets it)."""
+        for track, config in zip(self.tracks, self.config.tracks, strict=True):
+            if config.program is None:
+                continue
+            for channel in sorted({route.channel for route in track.routes.values()}):
+                message = mido.Message("program_change", channel=channel,
+                                       program=config.program - 1)
+                self._queue.push(TimedMessage(tick, message, config.port))
+
+    async def close(self) -> None:
+        """Stop playing: Stop to the clock ports, silence, end the workers and the clock."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        for track in self.tracks:
+            track.cancel()
+        if self.output is not None:
+            self._queue.clear()
+            self.output.panic()
+            self._send_transport(mido.Message("stop"), OutputThread.now_ns())
+            await asyncio.get_running_loop().run_in_executor(None, self.output.stop)
+        with contextlib.suppress(Exception):
+            await self.clock.close()
+        await asyncio.gather(*(client.close() for client in self._clients.values()),
+                             return_exceptions=True)
+        for port in self._ports.values():
+            with contextlib.suppress(Exception):
+                port.close()
+
+    async def wait(self) -> None:
+        """Run until a task of the performer fails (its error is raised) or is cancelled."""
+        done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()
+
+    # -- the clock's events -----------------------------------------------------------------
+
+    async def _event_loop(self) -> None:
+        while True:
+            event = await self._events.get()
+            if isinstance(event, Started):
+                self._on_started(event)
+            elif isinstance(event, Stopped):
+                self._on_stopped(event)
+            elif isinstance(event, TempoChanged):
+                log.info("tempo %.2f BPM", event.bpm)
+            elif isinstance(event, ClockLost):
+                log.warning("the external clock stopped ticking: free-running at %.2f BPM",
+                            event.bpm)
+            elif isinstance(event, ClockRegained):
+                log.warning("the external clock is back")
+            else:  # Positioned: where the next Continue resumes
+                self._position = event.tick
+
+    def _on_started(self, event: Started) -> None:
+        self._queue.clear()
+        self._playing = True
+        self._start_tick = event.tick
+        self._next_bar = event.tick // self._bar_ticks
+        self._handed_ns = 0
+        for track in self.tracks:
+            track.restart(self._next_bar)
+        for key in self._clock_ports():
+            if event.resumed:
+                self._queue.push(TimedMessage(event.tick, song_position(event.tick), key))
+                self._queue.push(TimedMessage(event.tick, mido.Message("continue"), key))
+            else:
+                self._queue.push(TimedMessage(event.tick, mido.Message("start"), key))
+        self._program_changes(event.tick)
+        log.info("%s at bar %d", "continue" if event.resumed else "start", self._next_bar + 1)
+        self.started.set()
+
+    def _on_stopped(self, event: Stopped) -> None:
+        self._playing = False
+        self._position = event.tick
+        self._queue.clear()
+        self.output.panic()
+        self._send_transport(mido.Message("stop"), OutputThread.now_ns())
+        log.info("stop at bar %d", event.tick // self._bar_ticks + 1)
+
+    def _clock_ports(self) -> list[str]:
+        ports = self.config.ports
+        keys = self._sinks.keys() if self._sinks is not None else ports.keys()
+        return [key for key in keys if key not in ports or ports[key].clock]
+
+    def _send_transport(self, message: mido.Message, deadline_ns: int) -> None:
+        for key in self._clock_ports():
+            self.output.submit(ScheduledMessage(deadline_ns, message, key))
+
+    # -- preparing bars and handing them over -----------------------------------------------
+
+    async def _dispatch_loop(self) -> None:
+        while True:
+            await asyncio.sleep(DISPATCH_PERIOD_S)
+            self._dispatch(OutputThread.now_ns())
+
+    def _dispatch(self, now_ns: int) -> None:
+        timeline = self.clock.timeline() if self._playing else None
+        if timeline is None:
+            return
+        horizon = now_ns + round(self.config.lookahead_ms * 1e6)
+        while timeline.ns_at(self._next_bar * self._bar_ticks) - MAX_OFFSET_NS <= horizon:
+            self._prepare_bar(self._next_bar)
+            self._next_bar += 1
+        due = self._queue.pop_due(timeline, horizon)
+        if due:
+            if self.first_note_ns is None:
+                notes = [e.deadline_ns for e in due if e.message.type == "note_on"]
+                self.first_note_ns = min(notes) if notes else None
+            self.output.submit_many(due)
+        self._handed_ns = horizon
+
+    def _prepare_bar(self, bar: int) -> None:
+        bar_tick = bar * self._bar_ticks
+        soloed = any(track.settings.soloed for track in self.tracks)
+        for track in self.tracks:
+            audible = track.settings.soloed if soloed else not track.settings.muted
+            for message, offset in track.bar_events(bar, bar_tick, audible):
+                if message.tick >= self._start_tick:
+                    self._queue.push(message, offset)
+        clock_ports = self._clock_ports()
+        for tick in clock_ticks(max(bar_tick, self._start_tick), bar_tick + self._bar_ticks):
+            for key in clock_ports:
+                self._queue.push(TimedMessage(tick, CLOCK_MESSAGE, key))
+
+    async def _watch_ports(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(PORT_CHECK_PERIOD_S)
+            for port in self._ports.values():
+                await loop.run_in_executor(None, port.check)
+
+    # -- controllers ------------------------------------------------------------------------
+
+    def command(self, command: cmd.Command) -> None:
+        """Carry out a controller's command (see ``engine.commands``); ``SettingError`` when
+        it names a track the set lacks or asks what the track cannot do."""
+        if isinstance(command, cmd.Play):
+            self.clock.start(command.resume)
+        elif isinstance(command, cmd.Stop):
+            self.clock.stop()
+        elif isinstance(command, cmd.SetTempo):
+            timeline = self.clock.timeline()
+            from_tick = timeline.tick_at_ns(self._handed_ns) + 1 if timeline else self._position
+            self.clock.set_tempo(command.bpm, from_tick)
+        elif isinstance(command, cmd.Panic):
+            self.output.panic()
+        else:
+            track = self._track(command.track)
+            if isinstance(command, cmd.Mute):
+                track.settings.muted = command.on
+            elif isinstance(command, cmd.Solo):
+                track.settings.soloed = command.on
+            elif isinstance(command, cmd.SaveAnchor):
+                track.save_anchor(command.slot)
+            elif isinstance(command, cmd.LoadAnchor):
+                task = asyncio.get_running_loop().create_task(
+                    track.encode_midi(command.slot, command.path))
+                task.add_done_callback(_log_failure)
+                self._tasks.append(task)
+            else:
+                track.apply(command)
+
+    def _track(self, name: str) -> Track:
+        for track in self.tracks:
+            if track.name == name:
+                return track
+        raise SettingError(f"no track {name!r} (tracks: "
+                           f"{', '.join(t.name for t in self.tracks)})")
+
+    def state(self) -> EngineState:
+        timeline = self.clock.timeline() if self._playing else None
+        tick = max(timeline.tick_at_ns(time.perf_counter_ns()), 0) if timeline else \
+            self._position
+        bar, beat = bar_and_beat(tick)
+        bpm = float(timeline.bpm_at(tick)) if timeline else float(self.config.clock.bpm)
+        tracks = tuple(track.state(*self._routing[track.name]) for track in self.tracks)
+        return EngineState(self._playing, self.clock.kind, self.clock.status(), bpm, tick,
+                           bar, beat, tracks)
+
+
+def _routes(track: TrackConfig, kind: str, index: int) -> dict[str, Route]:
+    """Part -> route of a track: a trio's three parts, or a one-part model's channel."""
+    if kind == "trio":
+        if track.channel is not None:
+            raise SettingError(f"tracks[{index}]: a trio track takes `channels` (melody, bass, "
+                               f"drums), not `channel`")
+        channels = {**DEFAULT_CHANNELS, **track.channels}
+        return {part: Route(channel - 1, track.port) for part, channel in channels.items()}
+    if track.channels:
+        raise SettingError(f"tracks[{index}]: `channels` is for trio models; this "
+                           f"{kind} model takes `channel`")
+    part = DRUMS if kind == "drums" else MELODY
+    channel = track.channel or DEFAULT_CHANNELS[part]
+    return {part: Route(channel - 1, track.port)}
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if task.cancelled():
+        return
+    err = task.exception()
+    if isinstance(err, EngineError):
+        log.warning("%s", err)
+    elif err is not None:
+        log.error("unexpected error: %r", err)

@@ -1,0 +1,58 @@
+"""The live set's TOML: the documented example loads, and every mistake is named by its key."""
+
+from pathlib import Path
+
+import pytest
+from latentjam.engine.errors import SettingError
+from latentjam.engine.live_config import live_config_from_dict, load_live_config
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "configs" / "live.toml"
+
+
+def test_the_documented_example_loads_with_its_values():
+    config = load_live_config(EXAMPLE)
+    (track,) = config.tracks
+    assert track.name == "melody" and track.port == "main" and track.channel == 1
+    assert track.humanize.accent_downbeat == 10 and track.humanize.timing_spread_ms == 3.0
+    assert config.ports["main"].virtual and config.ports["main"].clock
+    assert config.clock.source == "internal" and config.clock.bpm == 120.0
+    assert config.osc.host == "127.0.0.1" and config.osc.port == 9000
+
+
+def test_an_empty_file_is_one_melody_track_on_a_virtual_port():
+    config = live_config_from_dict({})
+    assert [t.name for t in config.tracks] == ["melody"]
+    assert config.tracks[0].model is None
+    assert config.ports["main"].name == "latentjam"
+
+
+@pytest.mark.parametrize("data, named", [
+    ({"tracks": [{"name": "a", "colour": 3}]}, "tracks[0].colour: unknown key"),
+    ({"tracks": [{"name": "a"}, {"name": "b", "humanize": {"swing_percent": 300}}]},
+     "tracks[1].humanize: humanize swing_percent must be a number in 0..100, got 300"),
+    ({"tracks": [{"name": "a", "channel": 17}]}, "channel must be a MIDI channel 1..16, got 17"),
+    ({"tracks": [{"name": "a", "bars": 3}]}, "bars must be one of 1, 2, 4, 8, 16, got 3"),
+    ({"tracks": [{"name": "a", "mode": "loop"}]}, "mode must be one of"),
+    ({"tracks": [{"name": "a", "port": "synth"}]}, "tracks[0].port: 'synth' is not a key"),
+    ({"tracks": [{"name": "a"}, {"name": "a"}]}, "two tracks are called 'a'"),
+    ({"tracks": [{"name": "my track"}]}, "without spaces"),
+    ({"tracks": [{"name": "a", "channels": {"lead": 3}}]}, "unknown part 'lead'"),
+    ({"ports": {"main": {"virtual": "yes"}}}, "ports.main: virtual must be true or false"),
+    ({"clock": {"bpm": 1000}}, "clock:"),
+    ({"osc": {"port": -1}}, "osc:"),
+    ({"tempo": 120}, "unknown key 'tempo'"),
+])
+def test_a_mistake_is_named_by_its_key(data, named):
+    with pytest.raises(SettingError) as err:
+        live_config_from_dict(data, "set.toml")
+    assert str(err.value).startswith("set.toml: ")
+    assert named in str(err.value)
+
+
+def test_a_file_that_is_not_toml_is_named(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text("[tracks\nname = 1\n")
+    with pytest.raises(SettingError, match="broken.toml: not valid TOML"):
+        load_live_config(path)
+    with pytest.raises(SettingError, match="missing.toml: no such file"):
+        load_live_config(tmp_path / "missing.toml")

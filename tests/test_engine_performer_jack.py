@@ -1,0 +1,115 @@
+"""A live set played to a real MIDI port (JACK dummy server) and heard by another process:
+the clock stream, the notes of the generated loop at their steps on their channels, and
+Stop leaving no note hanging.
+
+Positions are read from the stream itself: every note-on is preceded by the MIDI clock
+pulses of its tick (a pulse goes out before a note due at the same instant), so the count of
+pulses before a note gives its tick exactly, whatever JACK's period does to arrival times.
+"""
+
+import asyncio
+
+import mido
+import pytest
+from jack_server import MidiReceiver
+from latentjam.engine import commands as cmd
+from latentjam.engine.live_config import live_config_from_dict
+from latentjam.engine.note_tracker import ALL_NOTES_OFF
+from latentjam.engine.performer import Performer
+from latentjam.engine.transport import TICKS_PER_CLOCK, bars_to_ticks
+
+BAR = bars_to_ticks(1)
+
+
+def set_config(port: str, **track):
+    return live_config_from_dict({
+        "backend": "jack",
+        "autostart": False,  # Play once the listener is connected
+        "clock": {"bpm": 240},  # a bar a second keeps the test short
+        "ports": {"main": {"name": port}},
+        "osc": {"enabled": False},
+        "tracks": [{"name": "melody", "mode": "hold", "seed": 2, "channel": 3, **track}],
+    })
+
+
+def positions(received):
+    """(tick, message) for every message but the clock, the tick counted from Start."""
+    out, pulses, started = [], 0, False
+    for _, data in received:
+        message = mido.Message.from_bytes(data)
+        if message.type == "start":
+            started, pulses = True, 0
+        elif message.type == "clock":
+            pulses += 1
+        elif started:
+            out.append((max(pulses - 1, 0) * TICKS_PER_CLOCK, message))
+    return out
+
+
+async def play(config, port, bars, during=None):
+    async with Performer(config) as performer:
+        loop = asyncio.get_running_loop()
+        with await loop.run_in_executor(None, MidiReceiver, port) as rx:
+            performer.command(cmd.Play())
+            await asyncio.wait_for(performer.started.wait(), 10)
+            if during is not None:
+                await during(performer)
+            while performer.state().bar < bars:
+                await asyncio.sleep(0.01)
+            played = performer.tracks[0].current.loop
+            await performer.close()  # Stop and silence while the listener listens
+            return played, rx.stop(linger_s=0.3)
+
+
+def test_a_held_loop_arrives_on_its_steps_and_channel_then_stop_silences(jack_server):
+    loop, received = asyncio.run(play(set_config("lj-set"), "lj-set", bars=3))
+    kinds = [mido.Message.from_bytes(data).type for _, data in received]
+    assert kinds[0] == "start"
+    assert "stop" in kinds
+    stop_at = kinds.index("stop")
+    pulses = kinds[:stop_at].count("clock")
+    assert pulses >= 3 * 96  # 24 per beat, 4 beats a bar, three bars at least
+    notes = [(tick, m) for tick, m in positions(received[:stop_at])
+             if m.type == "note_on" and m.velocity > 0]
+    expected = [(rep * loop.length_ticks + n.start_tick, n.pitch) for rep in range(2)
+                for n in loop.notes if rep * loop.length_ticks + n.start_tick < 3 * BAR]
+    assert loop.notes, "the seeded loop has notes"
+    assert [(t, m.note) for t, m in notes][:len(expected)] == expected
+    assert {m.channel for _, m in notes} == {2}  # channel 3 as musicians count
+    # Nothing hanging: every note-on met by a note-off, then all-notes-off on channel 3.
+    sounding = {}
+    for _, data in received:
+        m = mido.Message.from_bytes(data)
+        if m.type == "note_on" and m.velocity > 0:
+            sounding[m.note] = sounding.get(m.note, 0) + 1
+        elif m.type in ("note_off", "note_on"):
+            sounding[m.note] = sounding.get(m.note, 0) - 1
+    assert all(count <= 0 for count in sounding.values())
+    assert any(mido.Message.from_bytes(d) == mido.Message(
+        "control_change", channel=2, control=ALL_NOTES_OFF, value=0) for _, d in received)
+
+
+def test_a_mute_is_heard_at_the_next_bar_and_the_program_comes_before_the_notes(jack_server):
+    async def mute_in_bar_one(performer):
+        while performer.state().bar < 1:
+            await asyncio.sleep(0.005)
+        performer.command(cmd.Mute("melody"))
+
+    config = set_config("lj-mute", program=33)
+    loop, received = asyncio.run(play(config, "lj-mute", bars=4, during=mute_in_bar_one))
+    kinds = [mido.Message.from_bytes(data) for _, data in received]
+    program = kinds.index(mido.Message("program_change", channel=2, program=32))
+    assert program < min(i for i, m in enumerate(kinds) if m.type == "note_on")
+    notes = [t for t, m in positions(received) if m.type == "note_on" and m.velocity > 0]
+    assert notes and min(notes) < BAR  # bar 0 played
+    assert max(notes) < 3 * BAR  # muted from bar 2 or 3 on (bars are prepared ahead)
+
+
+def test_a_bad_track_command_is_refused_by_name(jack_server):
+    async def run():
+        async with Performer(set_config("lj-refuse")) as performer:
+            with pytest.raises(Exception) as err:
+                performer.command(cmd.Mute("drums"))
+            return str(err.value)
+
+    assert asyncio.run(run()) == "no track 'drums' (tracks: melody)"

@@ -1,6 +1,6 @@
 """A live set played to a real MIDI port (JACK dummy server) and heard by another process:
-the clock stream, the notes of the generated loop at their steps on their channels, and
-Stop leaving no note hanging.
+the clock stream, the notes of the generated loop at their steps on their channels, an OSC
+message over real UDP heard at the next bar, and Stop leaving no note hanging.
 
 Positions are read from the stream itself: every note-on is preceded by the MIDI clock
 pulses of its tick (a pulse goes out before a note due at the same instant), so the count of
@@ -8,10 +8,13 @@ pulses before a note gives its tick exactly, whatever JACK's period does to arri
 """
 
 import asyncio
+import socket
 
 import mido
 import pytest
 from jack_server import MidiReceiver
+from latentjam.controllers.osc_config import OscConfig
+from latentjam.controllers.osc_server import OscServer, encode
 from latentjam.engine import commands as cmd
 from latentjam.engine.live_config import live_config_from_dict
 from latentjam.engine.note_tracker import ALL_NOTES_OFF
@@ -89,11 +92,16 @@ def test_a_held_loop_arrives_on_its_steps_and_channel_then_stop_silences(jack_se
         "control_change", channel=2, control=ALL_NOTES_OFF, value=0) for _, d in received)
 
 
-def test_a_mute_is_heard_at_the_next_bar_and_the_program_comes_before_the_notes(jack_server):
+def test_an_osc_mute_is_heard_at_the_next_bar_and_the_program_comes_first(jack_server):
     async def mute_in_bar_one(performer):
+        server = OscServer(OscConfig(port=0), performer.command, performer.state)
+        _, port = await server.start()
         while performer.state().bar < 1:
             await asyncio.sleep(0.005)
-        performer.command(cmd.Mute("melody"))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.sendto(encode("/latentjam/track/melody/mute", (1.0,)), ("127.0.0.1", port))
+        await asyncio.sleep(0.1)
+        await server.close()
 
     config = set_config("lj-mute", program=33)
     loop, received = asyncio.run(play(config, "lj-mute", bars=4, during=mute_in_bar_one))

@@ -1,0 +1,207 @@
+"""The OSC server over real UDP on 127.0.0.1 (a port picked by the system), in front of an
+in-memory engine that records commands: mapping, refusals, replies, feedback, allow-list."""
+
+import asyncio
+import socket
+
+import pytest
+from latentjam.controllers.osc_config import OscConfig
+from latentjam.controllers.osc_server import OscServer, encode
+from latentjam.engine import commands as cmd
+from latentjam.engine.engine_state import EngineState, TrackState
+from latentjam.engine.errors import SettingError
+from latentjam.engine.humanize import HumanizeParams
+from pythonosc.osc_packet import OscPacket
+
+
+class FakeEngine:
+    def __init__(self):
+        self.commands = []
+        self.bar = 0
+        self.muted = False
+
+    def command(self, command):
+        if getattr(command, "track", "melody") != "melody":
+            raise SettingError(f"no track {command.track!r} (tracks: melody)")
+        self.commands.append(command)
+
+    def state(self):
+        track = TrackState("melody", "sample", 0.5, 0.25, 2, 2, self.muted, False,
+                           HumanizeParams(), "main", 0, 3, 0, ())
+        return EngineState(True, "internal", "playing", 120.0, self.bar * 1920, self.bar, 0,
+                           (track,))
+
+
+class Client:
+    def __init__(self, server_port, host="127.0.0.1"):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, 0))
+        self.sock.setblocking(False)
+        self.server = ("127.0.0.1", server_port)
+
+    def send(self, address, *args):
+        self.sock.sendto(encode(address, args), self.server)
+
+    def send_raw(self, data):
+        self.sock.sendto(data, self.server)
+
+    def received(self):
+        out = {}
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except BlockingIOError:
+                return out
+            message = OscPacket(data).messages[0].message
+            out[message.address] = tuple(message.params)
+
+
+async def serve(config=None):
+    engine = FakeEngine()
+    server = OscServer(config or OscConfig(port=0), engine.command, engine.state)
+    _, port = await server.start()
+    return engine, server, port
+
+
+async def until(predicate, timeout=2.0):
+    end = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > end:
+            return False
+        await asyncio.sleep(0.005)
+    return True
+
+
+MESSAGES = [
+    (("/latentjam/play",), cmd.Play()),
+    (("/latentjam/play", 1.0), cmd.Play()),
+    (("/latentjam/continue",), cmd.Play(resume=True)),
+    (("/latentjam/stop",), cmd.Stop()),
+    (("/latentjam/tempo", 126), cmd.SetTempo(126.0)),
+    (("/latentjam/panic",), cmd.Panic()),
+    (("/latentjam/track/melody/mode", "walk"), cmd.SetMode("melody", "walk")),
+    (("/latentjam/track/melody/temperature", 0.75), cmd.SetTemperature("melody", 0.75)),
+    (("/latentjam/track/melody/walk_step", 0.125), cmd.SetWalkStep("melody", 0.125)),
+    (("/latentjam/track/melody/bars", 4.0), cmd.SetLoopBars("melody", 4)),
+    (("/latentjam/track/melody/every", 3), cmd.SetEvery("melody", 3)),
+    (("/latentjam/track/melody/mute", 1.0), cmd.Mute("melody", True)),
+    (("/latentjam/track/melody/mute", 0), cmd.Mute("melody", False)),
+    (("/latentjam/track/melody/solo",), cmd.Solo("melody", True)),
+    (("/latentjam/track/melody/anchor/save", 2), cmd.SaveAnchor("melody", 2)),
+    (("/latentjam/track/melody/anchor/load", 1, "a.mid"), cmd.LoadAnchor("melody", 1, "a.mid")),
+    (("/latentjam/track/melody/interpolate", 0, 1, 16), cmd.Interpolate("melody", 0, 1, 16)),
+    (("/latentjam/track/melody/humanize/swing_percent", 55.0),
+     cmd.SetHumanize("melody", "swing_percent", 55.0)),
+]
+
+
+def test_every_address_becomes_its_command():
+    async def run():
+        engine, server, port = await serve()
+        client = Client(port)
+        for message, _ in MESSAGES:
+            client.send(*message)
+        await until(lambda: len(engine.commands) == len(MESSAGES))
+        client.send("/latentjam/play", 0.0)  # a button's release does nothing
+        await asyncio.sleep(0.05)
+        await server.close()
+        return engine.commands
+
+    assert asyncio.run(run()) == [command for _, command in MESSAGES]
+
+
+def test_bad_messages_are_ignored_and_the_server_keeps_answering(caplog):
+    async def run():
+        engine, server, port = await serve()
+        client = Client(port)
+        client.send_raw(b"not osc at all")
+        client.send("/latentjam/tempo", "fast")  # wrong type
+        client.send("/latentjam/tempo", 1000.0)  # out of range
+        client.send("/latentjam/track/melody/bars", 3)  # not a loop length
+        client.send("/latentjam/nothing")  # unknown address
+        client.send("/latentjam/track/drums/mute", 1)  # unknown track
+        client.send("/latentjam/track/melody/bars", 2.5)  # not whole
+        client.send("/latentjam/tempo", 90.0)
+        await until(lambda: engine.commands)
+        await server.close()
+        return engine.commands, server.rejected
+
+    with caplog.at_level("WARNING"):
+        commands, rejected = asyncio.run(run())
+    assert commands == [cmd.SetTempo(90.0)]
+    assert rejected == 7
+    text = caplog.text
+    assert "malformed packet" in text and "expected a number, got 'fast'" in text
+    assert "300" in text  # the tempo range
+
+
+def test_state_reply_and_feedback_of_changes_to_subscribers():
+    async def run():
+        engine, server, port = await serve(OscConfig(port=0, feedback_hz=100))
+        client = Client(port)
+        client.send("/latentjam/state")
+        await until(lambda: False, 0.1)
+        state = client.received()
+        client.send("/latentjam/subscribe")
+        await until(lambda: False, 0.1)
+        first = client.received()
+        engine.bar, engine.muted = 4, True
+        await until(lambda: False, 0.1)
+        update = client.received()
+        client.send("/latentjam/unsubscribe")
+        await until(lambda: False, 0.05)
+        engine.bar = 5
+        await until(lambda: False, 0.1)
+        after = client.received()
+        await server.close()
+        return state, first, update, after
+
+    state, first, update, after = asyncio.run(run())
+    assert state["/latentjam/tempo"] == (120.0,)
+    assert state["/latentjam/track/melody/mode"] == ("sample",)
+    assert first == state
+    assert update == {"/latentjam/beat": (5, 1), "/latentjam/track/melody/mute": (1,)}
+    assert after == {}
+
+
+def test_an_allow_list_drops_other_senders():
+    async def run():
+        engine, server, port = await serve(OscConfig(port=0, allow=("127.0.0.2",)))
+        stranger, friend = Client(port), Client(port, host="127.0.0.2")
+        stranger.send("/latentjam/stop")
+        friend.send("/latentjam/play")
+        await until(lambda: engine.commands)
+        await asyncio.sleep(0.05)
+        await server.close()
+        return engine.commands, server.rejected
+
+    commands, rejected = asyncio.run(run())
+    assert commands == [cmd.Play()]
+    assert rejected == 1
+
+
+@pytest.mark.parametrize("settings, named", [
+    ({"host": "0.0.0.0"}, "list the tablets"),
+    ({"port": 70000}, "port must be a UDP port"),
+    ({"allow": ["tablet"]}, "'tablet' is not an IP address"),
+    ({"feedback_hz": 0}, "feedback_hz must be 1..200"),
+])
+def test_config_mistakes_are_named(settings, named):
+    with pytest.raises(SettingError, match=named):
+        OscConfig(**settings)
+
+
+def test_a_lan_bind_with_an_allow_list_is_accepted():
+    assert OscConfig(host="0.0.0.0", allow=("192.168.1.20",)).allow == ("192.168.1.20",)
+
+
+def test_a_port_in_use_is_a_clear_error():
+    async def run():
+        _, first, port = await serve()
+        try:
+            await serve(OscConfig(port=port))
+        finally:
+            await first.close()
+
+    with pytest.raises(Exception, match="cannot listen on 127.0.0.1:\\d+"):
+        asyncio.run(run())

@@ -10,7 +10,9 @@ about 0.2 ms of median phase error with a bar of pulses). A raw average of
 the last few intervals would pass most of the jitter on. A tempo change shows as pulses
 arriving consistently early or late against the line: after ``STEP_PULSES`` pulses beyond
 ``STEP_THRESHOLD_NS`` on the same side, the window restarts from those pulses, so a new
-tempo is locked within a few pulses rather than after a whole window.
+tempo is locked within a few pulses rather than after a whole window. The threshold grows
+with the jitter measured on the input, so a MIDI system that delivers in bursts does not
+look like a tempo change at every burst.
 
 MIDI's rules: after Start (0xFA) or Continue (0xFB) the next clock pulse is the first beat
 played (from 0, or from the Song Position Pointer's 16th note for Continue); Stop (0xFC)
@@ -43,7 +45,8 @@ def _period_ns_at(bpm: float) -> float:
 
 
 DEFAULT_WINDOW = 96  # a bar of pulses
-STEP_THRESHOLD_NS = 3_000_000  # beyond ±2 ms of jitter plus margin: the tempo has moved
+STEP_THRESHOLD_NS = 3_000_000  # beyond ±2 ms of jitter plus margin: the tempo has moved ...
+STEP_SIGMAS = 3.0  # ... or beyond this many times the jitter measured on the input
 STEP_PULSES = 3
 LOST_AFTER_PULSES = 4  # this many periods without a pulse (and at least LOST_MIN_NS)...
 LOST_MIN_NS = 100_000_000  # ... means the clock has stopped ticking
@@ -62,6 +65,7 @@ class TempoFollower:
         self._last_pulse: int | None = None  # number of the last pulse received
         self._last_ns = 0
         self._outliers: list[int] = []  # signs of consecutive residuals beyond the threshold
+        self._residuals: deque[float] = deque(maxlen=window)  # |pulse - line| recently
         self.playing = False
         self._armed: tuple[int, bool] | None = None  # Start/Continue seen: (tick, resumed)
         self._origin: tuple[int, int] | None = None  # (pulse number, tick) while playing
@@ -155,7 +159,9 @@ class TempoFollower:
     def _add(self, number: int, at_ns: int) -> None:
         if len(self._pulses) >= 2:
             residual = at_ns - (self._intercept + self._period * number)
-            if abs(residual) > STEP_THRESHOLD_NS:
+            threshold = self._step_threshold()
+            self._residuals.append(abs(residual))
+            if abs(residual) > threshold:
                 sign = 1 if residual > 0 else -1
                 self._outliers = [s for s in self._outliers if s == sign] + [sign]
                 if len(self._outliers) >= STEP_PULSES:
@@ -168,6 +174,15 @@ class TempoFollower:
                 self._outliers = []
         self._pulses.append((number, at_ns))
         self._fit()
+
+    def _step_threshold(self) -> float:
+        """How far off a pulse must be to suggest a new tempo: a MIDI system that delivers in
+        bursts (JACK, once per period) shows jitter of several ms, a serial port far less."""
+        if len(self._residuals) < 8:
+            return STEP_THRESHOLD_NS
+        ordered = sorted(self._residuals)
+        sigma = 1.4826 * ordered[len(ordered) // 2]  # from the median absolute residual
+        return max(STEP_THRESHOLD_NS, STEP_SIGMAS * sigma)
 
     def _fit(self) -> None:
         n = len(self._pulses)

@@ -1,0 +1,90 @@
+"""``latentjam play`` as a user runs it: a process of its own playing to a JACK port, steered
+over OSC, stopped by SIGTERM or Ctrl-C (SIGINT) with nothing left hanging; ``latentjam
+ports``; a bad config named in one line."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import mido
+import pytest
+from jack_server import MidiReceiver
+from latentjam.controllers.osc_server import encode
+
+BASE = [sys.executable, "-m", "latentjam"]
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(name, timeout=20.0):
+    from latentjam.engine.ports import list_ports
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if any(name in port for port in list_ports("jack").inputs):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"port {name!r} did not appear")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_play_stops_on_a_signal_with_stop_and_every_note_released(jack_server, signum):
+    osc_port = free_udp_port()
+    port = f"lj-cli-{signum.name}"
+    player = subprocess.Popen(
+        BASE + ["play", "--backend", "jack", "--port", port, "--osc-port", str(osc_port),
+                "--seed", "2", "--bpm", "240"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+    try:
+        wait_for_port(port)
+        with MidiReceiver(port) as rx:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+                client.sendto(encode("/latentjam/tempo", (200.0,)), ("127.0.0.1", osc_port))
+            rx.wait_for(200, timeout_s=15)  # pulses and notes flow
+            player.send_signal(signum)
+            _, err = player.communicate(timeout=15)
+            received = [mido.Message.from_bytes(d) for _, d in rx.stop(linger_s=0.2)]
+    finally:
+        if player.poll() is None:
+            player.kill()
+            player.wait()
+    assert player.returncode == 0, err
+    assert "tempo 200.00 BPM" in err  # the OSC message was carried out
+    assert "Traceback" not in err
+    kinds = [m.type for m in received]
+    assert "clock" in kinds and "note_on" in kinds
+    assert kinds.index("stop") > max(i for i, k in enumerate(kinds) if k == "clock")
+    sounding = 0
+    for message in received:
+        if message.type == "note_on" and message.velocity > 0:
+            sounding += 1
+        elif message.type in ("note_on", "note_off"):
+            sounding -= 1
+    assert sounding <= 0
+    assert any(m.type == "control_change" and m.control == 123 for m in received)
+
+
+def test_ports_lists_what_jack_has(jack_server):
+    result = subprocess.run(BASE + ["ports", "--backend", "jack"], capture_output=True,
+                            text=True, env=os.environ, timeout=30)
+    assert result.returncode == 0
+    assert "MIDI system: mido.backends.rtmidi/UNIX_JACK" in result.stdout
+    assert "outputs" in result.stdout and "inputs" in result.stdout
+
+
+def test_a_bad_config_is_one_line_naming_the_key(tmp_path):
+    config = tmp_path / "set.toml"
+    config.write_text('[[tracks]]\nname = "lead"\ntemperature = 9\n')
+    result = subprocess.run(BASE + ["play", "--config", str(config)], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"latentjam play: error: {config}: tracks[0]: temperature must be a number in 0..2, "
+        f"got 9"]

@@ -152,19 +152,34 @@ class MidiReceiver:
             self._child.wait()
 
 
-def _receive_main(port: str) -> None:
-    import rtmidi
+class VirtualSynth(MidiReceiver):
+    """A process of its own with a virtual JACK MIDI input called ``name`` (what a synth or a
+    DAW's input looks like to us), recording everything that arrives."""
 
-    midi_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="latentjam-test-receiver")
-    midi_in.ignore_types(sysex=False, timing=False, active_sense=True)  # keep 0xF8 clock
+    def __init__(self, name: str) -> None:
+        self._child = subprocess.Popen(
+            [sys.executable, __file__, "synth", name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        ready = self._child.stdout.readline().strip()
+        if ready != "ready":
+            self._child.kill()
+            raise RuntimeError(f"virtual synth {name!r} did not start: {ready!r}")
+
+    def kill(self) -> None:
+        """Vanish, as an unplugged synth does: its port goes with it."""
+        self._child.kill()
+        self._child.wait()
+
+
+def _record(midi_in, open_port) -> None:
+    """Record from ``midi_in`` (the callback is set before ``open_port()`` opens it) and
+    answer "count" and "dump" on stdin."""
     received: list[tuple[int, list[int]]] = []
     midi_in.set_callback(lambda event, _: received.append((time.monotonic_ns(), event[0])))
-    names = midi_in.get_ports()
-    matches = [i for i, name in enumerate(names) if port in name]
-    if len(matches) != 1:
-        print(f"no single port matching {port!r} in {names}", flush=True)
-        return
-    midi_in.open_port(matches[0], "in")
+    open_port()
     print("ready", flush=True)
     for line in sys.stdin:
         if line.strip() == "count":
@@ -172,8 +187,32 @@ def _receive_main(port: str) -> None:
         else:
             print(json.dumps(list(received)), flush=True)
             break
+
+
+def _synth_main(name: str) -> None:
+    import rtmidi
+
+    midi_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"latentjam-test-{name}")
+    midi_in.ignore_types(sysex=False, timing=False, active_sense=True)
+    _record(midi_in, lambda: midi_in.open_virtual_port(name))
+    midi_in.close_port()
+
+
+def _receive_main(port: str) -> None:
+    import rtmidi
+
+    midi_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="latentjam-test-receiver")
+    midi_in.ignore_types(sysex=False, timing=False, active_sense=True)  # keep 0xF8 clock
+    names = midi_in.get_ports()
+    matches = [i for i, name in enumerate(names) if port in name]
+    if len(matches) != 1:
+        print(f"no single port matching {port!r} in {names}", flush=True)
+        return
+    _record(midi_in, lambda: midi_in.open_port(matches[0], "in"))
     midi_in.close_port()
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["receive"]:
     _receive_main(sys.argv[2])
+elif __name__ == "__main__" and sys.argv[1:2] == ["synth"]:
+    _synth_main(sys.argv[2])

@@ -133,7 +133,7 @@ class _Worker:
 
     def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
         self.stopping = True
-        if self.process is None:
+        if self.process is None or self.process.pid is None:  # never started
             return
         self.outbox.put(None)
         self.outbox.put(_CLOSE_PIPE)

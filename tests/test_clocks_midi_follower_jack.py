@@ -94,7 +94,7 @@ def test_a_missing_input_port_is_a_clear_error(jack_server):
         asyncio.run(run())
 
 
-def test_a_slaved_set_plays_between_the_masters_start_and_stop(jack_server):
+def test_a_slaved_set_follows_the_masters_start_tempo_and_stop(jack_server):
     config = live_config_from_dict({
         "backend": JACK, "clock": {"source": "midi"}, "osc": {"enabled": False},
         "ports": {"main": {"name": "lj-slave"}},
@@ -105,18 +105,22 @@ def test_a_slaved_set_plays_between_the_masters_start_and_stop(jack_server):
             loop = asyncio.get_running_loop()
             with await loop.run_in_executor(None, MidiReceiver, "lj-slave") as rx:
                 with ports.open_output(VIRTUAL_INPUT, virtual=False, backend=JACK) as out:
-                    await loop.run_in_executor(None, play_clock, out, [(240, 8)])
+                    played = loop.run_in_executor(None, play_clock, out, [(240, 8), (180, 4)])
+                    await asyncio.sleep(2.6)  # into the 180 BPM bar
+                    bpm = performer.state().bpm
+                    await played
                     await asyncio.sleep(0.3)
                     state = performer.state()
                     received = rx.stop(linger_s=0.2)
-        return state, received
+        return bpm, state, received
 
-    state, received = asyncio.run(run())
+    bpm, state, received = asyncio.run(run())
     kinds = [mido.Message.from_bytes(data).type for _, data in received]
+    assert bpm == pytest.approx(180, rel=0.03)  # the set follows the master's tempo change
     assert not state.playing and state.clock == "midi"
     assert kinds[0] == "start" and "stop" in kinds
     assert "note_on" in kinds[: kinds.index("stop")]
-    # Forwarded clock: the pulses the set sent while it played, about two bars' worth.
-    assert 8 * 24 - 24 <= kinds.count("clock") <= 8 * 24 + 24
+    # Forwarded clock: the pulses the set sent while it played, about three bars' worth.
+    assert 12 * 24 - 24 <= kinds.count("clock") <= 12 * 24 + 24
     after_stop = [mido.Message.from_bytes(d) for _, d in received[kinds.index("stop"):]]
     assert not [m for m in after_stop if m.type == "note_on" and m.velocity > 0]

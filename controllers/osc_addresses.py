@@ -148,6 +148,10 @@ def _track_command(address: str, track: str, rest: list[str], args: tuple) -> cm
     if what == "anchor/load":
         _arity(address, args, 2)
         return cmd.LoadAnchor(track, _int(address, args[0]), _text(address, args[1]))
+    if what == "anchor/record":
+        _arity(address, args, 1, 2)
+        bars = _int(address, args[1]) if len(args) == 2 else 2
+        return cmd.RecordAnchor(track, _int(address, args[0]), bars)
     if what == "interpolate":
         _arity(address, args, 2, 3)
         steps = _int(address, args[2]) if len(args) == 3 else 8

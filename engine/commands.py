@@ -159,6 +159,22 @@ class LoadAnchor:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordAnchor:
+    """Record what is played into the set's MIDI input for ``bars`` bars from the next bar
+    line, and encode it into ``slot`` (a take shorter than the model's window is repeated to
+    fill it)."""
+
+    track: str
+    slot: int
+    bars: int = 2  # one of LOOP_BARS
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        _integer("slot", self.slot, range(ANCHOR_SLOTS))
+        _integer("bars", self.bars, LOOP_BARS)
+
+
+@dataclass(frozen=True, slots=True)
 class Interpolate:
     """Go from the loop in slot ``start`` to the one in slot ``end`` in ``steps`` loops,
     then hold ``end`` (mode becomes "interpolate")."""
@@ -223,5 +239,5 @@ class SetHumanize:
 
 
 Command = (Play | Stop | SetTempo | Panic | SetMode | SetTemperature | SetWalkStep
-           | SetLoopBars | SetEvery | SaveAnchor | LoadAnchor | Interpolate | Mute | Solo
-           | SetHumanize)
+           | SetLoopBars | SetEvery | SaveAnchor | LoadAnchor | RecordAnchor | Interpolate | Mute
+           | Solo | SetHumanize)

@@ -123,6 +123,8 @@ class LiveConfig:
     clock: ClockConfig = field(default_factory=ClockConfig)
     osc: OscConfig = field(default_factory=OscConfig)
     backend: str | None = None  # MIDI system: "alsa", "jack", ...; None: MIDO_BACKEND or default
+    record_port: str | None = None  # where loops are played in: an existing input by name;
+    # None: a virtual input "latentjam in" (opened at the first recording)
     lookahead_ms: float = 100.0  # how far ahead messages go to the output thread
     autostart: bool = True  # a leading clock starts as soon as the first loops are ready
 
@@ -142,8 +144,10 @@ class LiveConfig:
         if isinstance(self.lookahead_ms, bool) or not isinstance(self.lookahead_ms, int | float) \
                 or not 20 <= self.lookahead_ms <= 1000:
             raise SettingError(f"lookahead_ms must be 20..1000, got {self.lookahead_ms!r}")
-        if self.backend is not None and not isinstance(self.backend, str):
-            raise SettingError(f"backend must be a MIDI system's name, got {self.backend!r}")
+        for key in ("backend", "record_port"):
+            value = getattr(self, key)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise SettingError(f"{key} must be a name, got {value!r}")
 
 
 DEFAULT_TRACK = TrackConfig(name="melody")

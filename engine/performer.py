@@ -40,6 +40,7 @@ from latentjam.engine.midi_clock_out import clock_ticks, song_position
 from latentjam.engine.model_worker import ModelClient
 from latentjam.engine.output_thread import REALTIME_PRIORITY, OutputThread
 from latentjam.engine.port_watch import WatchedOutput
+from latentjam.engine.recorder import LoopRecorder
 from latentjam.engine.scheduler import MAX_OFFSET_NS, LookaheadQueue
 from latentjam.engine.sinks import MessageSink
 from latentjam.engine.track import Track, TrackSettings
@@ -79,6 +80,8 @@ class Performer:
         self._start_tick = 0  # messages before this tick are not played (a resume mid-bar)
         self._handed_ns = 0  # deadlines up to here are with the output thread
         self._bar_ticks = bars_to_ticks(1)
+        self.recorder = LoopRecorder(config.record_port, config.backend, self.clock.timeline,
+                                     self._background)
         self.started = asyncio.Event()  # set at the first Started event
         self.first_note_ns: int | None = None  # the deadline of the first note handed over
 
@@ -169,6 +172,8 @@ class Performer:
             await asyncio.get_running_loop().run_in_executor(None, self.output.stop)
         with contextlib.suppress(Exception):
             await self.clock.close()
+        with contextlib.suppress(Exception):
+            await self.recorder.close()
         await asyncio.gather(*(client.close() for client in self._clients.values()),
                              return_exceptions=True)
         for port in self._ports.values():
@@ -250,6 +255,8 @@ class Performer:
         while timeline.ns_at(self._next_bar * self._bar_ticks) - MAX_OFFSET_NS <= horizon:
             self._prepare_bar(self._next_bar)
             self._next_bar += 1
+        if self.recorder.takes:
+            self.recorder.finish_due(timeline.tick_at_ns(now_ns))
         due = self._queue.pop_due(timeline, horizon)
         if due:
             if self.first_note_ns is None:
@@ -302,12 +309,19 @@ class Performer:
             elif isinstance(command, cmd.SaveAnchor):
                 track.save_anchor(command.slot)
             elif isinstance(command, cmd.LoadAnchor):
-                task = asyncio.get_running_loop().create_task(
-                    track.encode_midi(command.slot, command.path))
-                task.add_done_callback(_log_failure)
-                self._tasks.append(task)
+                self._background(track.encode_midi(command.slot, command.path))
+            elif isinstance(command, cmd.RecordAnchor):
+                if self.clock.timeline() is None:
+                    raise SettingError("recording starts at the next bar line: start the "
+                                       "transport first")
+                self._background(self.recorder.arm(track, command.slot, command.bars))
             else:
                 track.apply(command)
+
+    def _background(self, work) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        task.add_done_callback(_log_failure)
+        self._tasks.append(task)
 
     def _track(self, name: str) -> Track:
         for track in self.tracks:

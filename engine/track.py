@@ -56,6 +56,7 @@ from latentjam.engine.model_requests import (
 from latentjam.engine.transport import BEATS_PER_BAR
 from latentjam.models.encodings.converters import get_converter
 from latentjam.models.inference.latent import slerp_at, walk
+from latentjam.models.notesequence import NoteSequence
 
 log = logging.getLogger(__name__)
 
@@ -168,12 +169,23 @@ class Track:
         from latentjam.models.midi_io import read_midi
 
         try:
-            examples = self._converter.to_examples(read_midi(path)).examples
+            sequence = read_midi(path)
         except ModelError as err:
             raise SettingError(f"{path}: {err}") from None
+        await self.encode_sequence(slot, sequence, path)
+
+    async def encode_sequence(self, slot: int, sequence: NoteSequence, what: str) -> None:
+        """Encode the first window of ``sequence`` into anchor ``slot``; ``what`` names it
+        in errors."""
+        from latentjam.models.errors import ModelError
+
+        try:
+            examples = self._converter.to_examples(sequence).examples
+        except ModelError as err:
+            raise SettingError(f"{what}: {err}") from None
         if not examples:
-            raise SettingError(f"{path}: no {self.info.config.name} window in this file "
-                               f"(too short, or nothing the model can play)")
+            raise SettingError(f"{what}: no {self.info.config.name} window in it (too short, "
+                               f"or nothing the model can play)")
         result = await self._ask(EncodeRequest(np.asarray(examples[0])))
         self.anchors[slot] = result.z
 

@@ -89,6 +89,7 @@ MESSAGES = [
     (("/latentjam/track/melody/solo",), cmd.Solo("melody", True)),
     (("/latentjam/track/melody/anchor/save", 2), cmd.SaveAnchor("melody", 2)),
     (("/latentjam/track/melody/anchor/load", 1, "a.mid"), cmd.LoadAnchor("melody", 1, "a.mid")),
+    (("/latentjam/track/melody/anchor/record", 4, 1), cmd.RecordAnchor("melody", 4, 1)),
     (("/latentjam/track/melody/interpolate", 0, 1, 16), cmd.Interpolate("melody", 0, 1, 16)),
     (("/latentjam/track/melody/humanize/swing_percent", 55.0),
      cmd.SetHumanize("melody", "swing_percent", 55.0)),

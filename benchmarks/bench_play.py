@@ -63,7 +63,38 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def run_set(config, seconds: float) -> dict:
+FLOOD = """
+import socket, sys, time
+from latentjam.controllers.osc_server import encode
+port, count = int(sys.argv[1]), int(sys.argv[2])
+messages = [encode("/latentjam/track/melody/temperature", (0.3 + (i % 7) / 10,)) if i % 2
+            else encode("/latentjam/no/such/address", (i,)) for i in range(count)]
+with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    began = time.perf_counter()
+    for message in messages:
+        sock.sendto(message, ("127.0.0.1", port))
+    print(f"{count} messages in {time.perf_counter() - began:.2f} s", file=sys.stderr)
+"""
+
+
+async def flood(performer, count: int) -> tuple[int, int]:
+    """Send ``count`` OSC messages back to back from another process (half of them valid
+    temperature changes, each dropping and re-asking the track's next loop; half unknown
+    addresses) at a server in front of ``performer``; returns (handled, rejected)."""
+    from latentjam.controllers.osc_config import OscConfig
+    from latentjam.controllers.osc_server import OscServer
+
+    server = OscServer(OscConfig(port=0), performer.command, performer.state)
+    _, port = await server.start()
+    sender = await asyncio.create_subprocess_exec(sys.executable, "-c", FLOOD, str(port),
+                                                  str(count))
+    await sender.wait()
+    await asyncio.sleep(0.5)
+    await server.close()
+    return server.handled, server.rejected
+
+
+async def run_set(config, seconds: float, flood_count: int = 0) -> dict:
     began = time.perf_counter_ns()
     process_began = began - round(process_age_s() * 1e9)
     rss = []
@@ -75,6 +106,10 @@ async def run_set(config, seconds: float) -> dict:
         receiver = await asyncio.get_running_loop().run_in_executor(None, MidiReceiver, port)
         with receiver:
             end = time.monotonic() + seconds
+            handled = rejected = 0
+            if flood_count:
+                await asyncio.sleep(seconds / 4)
+                handled, rejected = await flood(performer, flood_count)
             while time.monotonic() < end:
                 await asyncio.sleep(1.0)
                 rss.append(engine_rss_mb(os.getpid()))
@@ -94,6 +129,7 @@ async def run_set(config, seconds: float) -> dict:
         "bars": state.bar,
         "received": received,
         "sent": len(errors),
+        "osc": (handled, rejected),
     }
 
 
@@ -103,7 +139,9 @@ def main() -> None:
     parser.add_argument("--config", type=Path, help="a live set (default: one melody track)")
     parser.add_argument("--bpm", type=float, default=120.0)
     parser.add_argument("--period", type=int, default=256, help="JACK period in frames")
-    parser.add_argument("--scenarios", nargs="+", default=["idle", "busy"])
+    parser.add_argument("--scenarios", nargs="+", default=["idle", "busy"],
+                        help="idle, busy (a process spinning on one core), flood (OSC)")
+    parser.add_argument("--flood", type=int, default=20_000, help="OSC messages in 'flood'")
     args = parser.parse_args()
     base = load_live_config(args.config) if args.config else live_config_from_dict({
         "tracks": [{"name": "melody", "every": 1, "seed": 1,
@@ -125,7 +163,8 @@ def main() -> None:
             busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) \
                 if scenario == "busy" else None
             try:
-                result = asyncio.run(run_set(config, args.seconds))
+                result = asyncio.run(run_set(config, args.seconds,
+                                             args.flood if scenario == "flood" else 0))
             finally:
                 if busy:
                     busy.kill()
@@ -136,8 +175,9 @@ def main() -> None:
                   f"{sum(e > 1000 for e in errors):>6} {result['start_to_first_note_s']:>13.2f} "
                   f"({result['process_to_first_note_s']:.2f})    "
                   f"{max(result['rss_mb']):>13.0f} {result['loops']:>6} {result['late']:>5}  "
-                  f"{result['received']}/{result['sent']}",
-                  flush=True)
+                  f"{result['received']}/{result['sent']}"
+                  + (f"  OSC handled {result['osc'][0]}, ignored {result['osc'][1]}"
+                     if scenario == "flood" else ""), flush=True)
         print(f"load average {os.getloadavg()[0]:.2f} after")
 
 

@@ -78,7 +78,7 @@ class OscServer:
             raise EngineError(f"OSC: cannot listen on {self.config.host}:{self.config.port}: "
                               f"{err.strerror or err}") from None
         sock = transport.get_extra_info("socket")
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+        _enlarge_receive_buffer(sock)
         self._transport = transport
         self._feedback_task = loop.create_task(self._feedback_loop(), name="osc feedback")
         host, port = sock.getsockname()[:2]
@@ -175,6 +175,19 @@ class OscServer:
                 before = self._sent_state.get(client, {})
                 self._send_all(client, changed(before, now))
                 self._sent_state[client] = now
+
+
+def _enlarge_receive_buffer(sock) -> None:
+    """Ask for a big receive buffer: beyond the system's cap (net.core.rmem_max, about
+    200 kB by default) when allowed (Linux, CAP_NET_ADMIN), else up to the cap."""
+    force = getattr(socket, "SO_RCVBUFFORCE", None)
+    if force is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, force, RECEIVE_BUFFER_BYTES)
+            return
+        except OSError:
+            pass
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
 
 
 class _Protocol(asyncio.DatagramProtocol):

@@ -11,8 +11,8 @@ here, seeded, so a performance can be reproduced; the worker only decodes.
 
 Settings a controller changes are read when they matter: mute, solo and humanize when the
 next bar is prepared; mode, temperature, walk step, loop length and interpolation by the next
-request (the one in flight is dropped and asked again), so they are heard at the next loop
-boundary when the model answers in time.
+request (the answer in flight is dropped and the new request follows it), so they are heard
+at the next loop boundary when the model answers in time.
 """
 
 from __future__ import annotations
@@ -106,6 +106,7 @@ class Track:
         self._plays = 0  # plays of the current loop completed
         self._loop_start_bar = 0
         self._next: asyncio.Task[PlayingLoop] | None = None
+        self._ask_again: str | None = None  # a newer request waits for the one in flight
         self._path: tuple[np.ndarray, np.ndarray] | None = None  # interpolation ends
         self._path_done = 0  # loops of the path adopted so far
         self._previous_bar: tuple[LoopNote, ...] = ()
@@ -141,17 +142,31 @@ class Track:
         return PlayingLoop(loop, result.z)
 
     def request_next(self, mode: str | None = None) -> None:
-        """Drop the request in flight (if any) and ask for the loop the settings (or
-        ``mode``) want next."""
+        """Ask for the loop the settings (or ``mode``) want next. With a request in flight,
+        its answer is dropped and this one asked when it comes back: however fast a
+        controller turns a knob, the model has one request of a track at a time."""
         if self._next is not None and not self._next.done():
-            self._next.cancel()
+            self._ask_again = mode or ""
+            return
+        self._send_request(mode)
+
+    def _send_request(self, mode: str | None) -> None:
         self._next = None
         z = self._plan(mode or self.settings.mode)
         if z is None:
             return
         seed = int(self._rng.integers(2 ** 31))
-        self._next = asyncio.get_running_loop().create_task(
+        task = asyncio.get_running_loop().create_task(
             self._decode(z, self.settings.temperature, seed), name=f"track {self.name}: next")
+        task.add_done_callback(self._answered)
+        self._next = task
+
+    def _answered(self, task: asyncio.Task) -> None:
+        if task is not self._next or self._ask_again is None or task.cancelled():
+            return
+        task.exception()  # whatever it was, a newer request replaces it
+        mode, self._ask_again = self._ask_again, None
+        self._send_request(mode or None)
 
     async def first_loop(self) -> None:
         """Ask for, and wait for, the loop the track starts with."""
@@ -310,6 +325,7 @@ class Track:
                           self.late_answers, tuple(sorted(self.anchors)))
 
     def cancel(self) -> None:
+        self._ask_again = None
         if self._next is not None:
             self._next.cancel()
             self._next = None

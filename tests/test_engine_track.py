@@ -223,3 +223,26 @@ def test_humanize_changes_apply_to_the_next_bar(model):
                   for bar in plain + human]
     assert velocities[0] + velocities[1]
     assert velocities[0] + velocities[1] != velocities[2] + velocities[3]
+
+
+def test_a_flood_of_changes_keeps_one_request_in_flight_and_asks_the_latest(model):
+    async def run():
+        asker = Asker(model)
+        track = make_track(model, asker)
+        await track.first_loop()
+        asker.gate.clear()
+        await settle()
+        before = len(asker.requests)  # the next loop's request, held at the gate
+        for step in range(50):
+            track.apply(cmd.SetTemperature("melody", 0.01 * step))
+        during = len(asker.requests)
+        asker.gate.set()
+        await asyncio.sleep(0.05)
+        await settle()
+        track.cancel()
+        return before, during, asker.requests
+
+    before, during, requests = asyncio.run(run())
+    assert during == before
+    assert len(requests) == before + 1
+    assert requests[-1].temperature == pytest.approx(0.49)

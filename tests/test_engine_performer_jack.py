@@ -121,3 +121,29 @@ def test_a_bad_track_command_is_refused_by_name(jack_server):
             return str(err.value)
 
     assert asyncio.run(run()) == "no track 'drums' (tracks: melody)"
+
+
+def test_stop_then_continue_sends_song_position_and_continue(jack_server):
+    async def stop_and_continue(performer):
+        while performer.state().bar < 1:
+            await asyncio.sleep(0.005)
+        performer.command(cmd.Stop())
+        await asyncio.sleep(0.3)
+        performer.command(cmd.Play(resume=True))
+        await asyncio.sleep(0.3)
+
+    _, received = asyncio.run(play(set_config("lj-resume"), "lj-resume", bars=2,
+                                   during=stop_and_continue))
+    messages = [mido.Message.from_bytes(data) for _, data in received]
+    kinds = [m.type for m in messages]
+    stop = kinds.index("stop")
+    assert kinds[stop + 1:].index("songpos") < kinds[stop + 1:].index("continue")
+    position = messages[stop + 1 + kinds[stop + 1:].index("songpos")].pos
+    assert 16 <= position < 32  # stopped in the second bar, resumed from its 16th note
+    sounding = set()
+    for m in messages[:stop + 1]:
+        if m.type == "note_on" and m.velocity > 0:
+            sounding.add(m.note)
+        elif m.type in ("note_on", "note_off"):
+            sounding.discard(m.note)
+    assert not sounding  # Stop released everything before the Continue

@@ -1,7 +1,8 @@
-"""``latentjam corpus build melody``: the training corpus of the default melody model.
+"""``latentjam corpus build melody|drums``: the training corpora of the default models.
 
-Reads public-domain collections of music21's corpus (the ``corpus`` extra) and writes
-``train.tfrecord``, ``eval.tfrecord`` and ``manifest.json`` to ``--out``.
+Melody reads public-domain collections of music21's corpus (the ``corpus`` extra); drums
+renders MMA's groove libraries (the ``mma`` program). Both write ``train.tfrecord``,
+``eval.tfrecord`` and ``manifest.json`` to ``--out``.
 """
 
 from __future__ import annotations
@@ -13,32 +14,41 @@ from pathlib import Path
 
 from latentjam.models.errors import InputError
 
-CORPUS_KINDS = ("melody",)
+CORPUS_KINDS = ("melody", "drums")
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     from latentjam.models.corpus.collections import COLLECTIONS, DEFAULT_COLLECTIONS, REFUSED
+    from latentjam.models.corpus.mma_grooves import LIBRARIES as MMA_LIBRARIES
+    from latentjam.models.corpus.mma_grooves import REFUSED as MMA_REFUSED
 
     corpus = subparsers.add_parser(
-        "corpus", help="build training corpora from public-domain scores",
-        description="Build training corpora from music21's public-domain collections.")
+        "corpus", help="build training corpora (public-domain scores, MMA grooves)",
+        description="Build training corpora: melodies from music21's public-domain "
+                    "collections, drums from MMA's groove libraries.")
     actions = corpus.add_subparsers(dest="corpus_command", metavar="ACTION", required=True)
     p = actions.add_parser(
         "build", help="write train/eval NoteSequence TFRecords and a manifest",
         description="Convert every piece of the chosen collections to a NoteSequence, split "
                     "by tune into train.tfrecord and eval.tfrecord, and record each piece's "
                     "origin, licence and kept windows in manifest.json.")
-    p.add_argument("kind", choices=CORPUS_KINDS, help="what to extract (melody)")
+    p.add_argument("kind", choices=CORPUS_KINDS,
+                   help="melody (music21 collections) or drums (MMA grooves, needs `mma`)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument(
         "--collections", default=",".join(DEFAULT_COLLECTIONS),
-        help=f"comma-separated music21 collections (allowed: {', '.join(COLLECTIONS)}; "
-             f"refused: {', '.join(REFUSED)}); default all allowed")
+        help=f"melody: comma-separated music21 collections (allowed: {', '.join(COLLECTIONS)}"
+             f"; refused: {', '.join(REFUSED)}); default all allowed")
+    p.add_argument("--libraries", default=",".join(MMA_LIBRARIES),
+                   help=f"drums: comma-separated MMA libraries (allowed: "
+                        f"{', '.join(MMA_LIBRARIES)}; refused: {', '.join(MMA_REFUSED)}); "
+                        f"default all allowed")
     p.add_argument("--limit", type=int, default=None,
-                   help="take only the first N pieces of each collection (for a quick build)")
+                   help="take only the first N pieces (grooves) of each collection (library), "
+                        "for a quick build")
     p.add_argument("--config", default=None,
-                   help="melody config whose converter counts the windows "
-                        "(default cat-mel_2bar_small)")
+                   help="config whose converter counts the windows (default "
+                        "cat-mel_2bar_small, drums: cat-drums_2bar_small)")
     p.add_argument("--eval-percent", type=float, default=None,
                    help="share of tunes held out for evaluation (default 10)")
     p.add_argument("--no-expand-repeats", action="store_true",
@@ -49,6 +59,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    if args.jobs < 1:
+        raise InputError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.kind == "drums":
+        return _build_drums(args)
     try:
         from latentjam.models.corpus import build
     except ImportError as err:  # music21 missing: the optional ``corpus`` extra
@@ -57,8 +71,6 @@ def run_build(args: argparse.Namespace) -> int:
     names = tuple(n.strip() for n in args.collections.split(",") if n.strip())
     if not names:
         raise InputError("--collections names no collection")
-    if args.jobs < 1:
-        raise InputError(f"--jobs must be at least 1, got {args.jobs}")
     options = build.BuildOptions(
         out_dir=args.out, collections=names, limit=args.limit,
         config=args.config or build.DEFAULT_CONFIG,
@@ -73,4 +85,24 @@ def run_build(args: argparse.Namespace) -> int:
           f"windows kept train {totals['windows_kept']['train']}, "
           f"eval {totals['windows_kept']['eval']}; "
           f"{len(totals['parse_failures'])} failed to parse -> {args.out}")
+    return 0
+
+
+def _build_drums(args: argparse.Namespace) -> int:
+    from latentjam.models.corpus import drums
+
+    libraries = tuple(n.strip() for n in args.libraries.split(",") if n.strip())
+    if not libraries:
+        raise InputError("--libraries names no library")
+    options = drums.DrumBuildOptions(
+        out_dir=args.out, libraries=libraries, limit=args.limit,
+        config=args.config or drums.DEFAULT_CONFIG,
+        eval_percent=10.0 if args.eval_percent is None else args.eval_percent, jobs=args.jobs)
+    command = "latentjam " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
+    totals = drums.build_drum_corpus(options, command=command)["totals"]
+    print(f"{totals['pieces_listed']} grooves listed; written train "
+          f"{totals['pieces_written']['train']}, eval {totals['pieces_written']['eval']}; "
+          f"distinct windows train {totals['windows_kept']['train']}, "
+          f"eval {totals['windows_kept']['eval']}; "
+          f"{len(totals['parse_failures'])} failed to render -> {args.out}")
     return 0

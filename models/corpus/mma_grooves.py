@@ -67,7 +67,7 @@ def list_grooves(library: str, root: Path = MMA_LIBRARY) -> list[Groove]:
         text = path.read_text(encoding="utf-8", errors="replace")
         seen: set[str] = set()
         for name in _DEFGROOVE.findall(text):
-            if name.lower() not in seen:
+            if name.lower() not in seen and name.lower() != "none":  # "None" is MMA's no-op
                 seen.add(name.lower())
                 grooves.append(Groove(library, path.stem, name, path))
     return grooves

@@ -23,6 +23,20 @@ def free_udp_port():
         return sock.getsockname()[1]
 
 
+def wait_for_osc(client, port, timeout=20.0):
+    """Until the engine's OSC server answers /latentjam/state (it starts after the ports)."""
+    client.settimeout(0.2)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        client.sendto(encode("/latentjam/state", ()), ("127.0.0.1", port))
+        try:
+            client.recv(65536)
+            return
+        except TimeoutError:
+            continue
+    raise AssertionError("the OSC server did not answer")
+
+
 def wait_for_port(name, timeout=20.0):
     from latentjam.engine.ports import list_ports
 
@@ -46,6 +60,7 @@ def test_play_stops_on_a_signal_with_stop_and_every_note_released(jack_server, s
         wait_for_port(port)
         with MidiReceiver(port) as rx:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+                wait_for_osc(client, osc_port)
                 client.sendto(encode("/latentjam/tempo", (200.0,)), ("127.0.0.1", osc_port))
             rx.wait_for(200, timeout_s=15)  # pulses and notes flow
             player.send_signal(signum)

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "latentjam.models.cli_generate",  # sample, interpolate, encode, decode
     "latentjam.models.cli_train",  # convert, train
     "latentjam.models.cli_corpus",  # corpus build
+    "latentjam.models.cli_evaluate",  # evaluate
     "latentjam.engine.cli_play",  # play, ports
 )
 

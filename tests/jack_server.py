@@ -110,9 +110,11 @@ class MidiReceiver:
     """A process of its own that connects a JACK MIDI input to the output port whose name
     contains ``port``, and records everything that arrives (MIDI clock included)."""
 
+    mode = "receive"
+
     def __init__(self, port: str) -> None:
         self._child = subprocess.Popen(
-            [sys.executable, __file__, "receive", port],
+            [sys.executable, __file__, self.mode, port],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -120,7 +122,7 @@ class MidiReceiver:
         ready = self._child.stdout.readline().strip()
         if ready != "ready":
             self._child.kill()
-            raise RuntimeError(f"MIDI receiver for {port!r} did not start: {ready!r}")
+            raise RuntimeError(f"{type(self).__name__} for {port!r} did not start: {ready!r}")
 
     def _ask(self, command: str) -> str:
         self._child.stdin.write(command + "\n")
@@ -156,17 +158,7 @@ class VirtualSynth(MidiReceiver):
     """A process of its own with a virtual JACK MIDI input called ``name`` (what a synth or a
     DAW's input looks like to us), recording everything that arrives."""
 
-    def __init__(self, name: str) -> None:
-        self._child = subprocess.Popen(
-            [sys.executable, __file__, "synth", name],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        ready = self._child.stdout.readline().strip()
-        if ready != "ready":
-            self._child.kill()
-            raise RuntimeError(f"virtual synth {name!r} did not start: {ready!r}")
+    mode = "synth"
 
     def kill(self) -> None:
         """Vanish, as an unplugged synth does: its port goes with it."""

@@ -73,7 +73,8 @@ class Performer:
         self._clients: dict[tuple, ModelClient] = {}
         self._queue = LookaheadQueue()
         self._events: asyncio.Queue[TransportEvent] = asyncio.Queue()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task] = []  # the performer's own loops
+        self._background: set[asyncio.Task] = set()  # encodes of anchors; failures logged
         self._playing = False
         self._position = 0  # the tick the transport stands at while stopped
         self._next_bar = 0  # the next bar to prepare
@@ -81,7 +82,7 @@ class Performer:
         self._handed_ns = 0  # deadlines up to here are with the output thread
         self._bar_ticks = bars_to_ticks(1)
         self.recorder = LoopRecorder(config.record_port, config.backend, self.clock.timeline,
-                                     self._background)
+                                     self._run_in_background)
         self.started = asyncio.Event()  # set at the first Started event
         self.first_note_ns: int | None = None  # the deadline of the first note handed over
 
@@ -157,12 +158,12 @@ class Performer:
 
     async def close(self) -> None:
         """Stop playing: Stop to the clock ports, silence, end the workers and the clock."""
-        for task in self._tasks:
+        for task in [*self._tasks, *self._background]:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._tasks, *self._background]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        self._tasks = []
+        self._tasks, self._background = [], set()
         for track in self.tracks:
             track.cancel()
         if self.output is not None:
@@ -309,19 +310,20 @@ class Performer:
             elif isinstance(command, cmd.SaveAnchor):
                 track.save_anchor(command.slot)
             elif isinstance(command, cmd.LoadAnchor):
-                self._background(track.encode_midi(command.slot, command.path))
+                self._run_in_background(track.encode_midi(command.slot, command.path))
             elif isinstance(command, cmd.RecordAnchor):
                 if self.clock.timeline() is None:
                     raise SettingError("recording starts at the next bar line: start the "
                                        "transport first")
-                self._background(self.recorder.arm(track, command.slot, command.bars))
+                self._run_in_background(self.recorder.arm(track, command.slot, command.bars))
             else:
                 track.apply(command)
 
-    def _background(self, work) -> None:
+    def _run_in_background(self, work) -> None:
         task = asyncio.get_running_loop().create_task(work)
         task.add_done_callback(_log_failure)
-        self._tasks.append(task)
+        task.add_done_callback(self._background.discard)
+        self._background.add(task)
 
     def _track(self, name: str) -> Track:
         for track in self.tracks:

@@ -12,9 +12,10 @@ import shlex
 import sys
 from pathlib import Path
 
+from latentjam.models.corpus.mma_grooves import LIBRARIES as MMA_LIBRARY_NAMES
 from latentjam.models.errors import InputError
 
-CORPUS_KINDS = ("melody", "drums")
+CORPUS_KINDS = ("melody", "drums", "trio")
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +34,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                     "by tune into train.tfrecord and eval.tfrecord, and record each piece's "
                     "origin, licence and kept windows in manifest.json.")
     p.add_argument("kind", choices=CORPUS_KINDS,
-                   help="melody (music21 collections) or drums (MMA grooves, needs `mma`)")
+                   help="melody (music21 collections), drums (MMA grooves, needs `mma`) or "
+                        "trio (the melody corpus's tunes with MMA bass and drums)")
+    p.add_argument("--melody-corpus", type=Path,
+                   help="trio: the folder of a melody corpus (its tunes and their split)")
+    p.add_argument("--grooves-per-tune", type=int, default=2,
+                   help="trio: grooves rendered under each tune (default 2)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument(
         "--collections", default=",".join(DEFAULT_COLLECTIONS),
@@ -63,6 +69,8 @@ def run_build(args: argparse.Namespace) -> int:
         raise InputError(f"--jobs must be at least 1, got {args.jobs}")
     if args.kind == "drums":
         return _build_drums(args)
+    if args.kind == "trio":
+        return _build_trio(args)
     try:
         from latentjam.models.corpus import build
     except ImportError as err:  # music21 missing: the optional ``corpus`` extra
@@ -105,4 +113,27 @@ def _build_drums(args: argparse.Namespace) -> int:
           f"distinct windows train {totals['windows_kept']['train']}, "
           f"eval {totals['windows_kept']['eval']}; "
           f"{len(totals['parse_failures'])} failed to render -> {args.out}")
+    return 0
+
+
+def _build_trio(args: argparse.Namespace) -> int:
+    from latentjam.models.corpus import trio
+
+    if args.melody_corpus is None:
+        raise InputError("trio needs --melody-corpus DIR (from `latentjam corpus build melody`)")
+    if args.grooves_per_tune < 1:
+        raise InputError(f"--grooves-per-tune must be at least 1, got {args.grooves_per_tune}")
+    libraries = tuple(n.strip() for n in args.libraries.split(",") if n.strip())
+    options = trio.TrioBuildOptions(
+        out_dir=args.out, melody_corpus=args.melody_corpus,
+        libraries=libraries if args.libraries != ",".join(MMA_LIBRARY_NAMES) else
+        trio.LIBRARIES, grooves_per_tune=args.grooves_per_tune, limit=args.limit,
+        config=args.config or trio.DEFAULT_CONFIG, jobs=args.jobs)
+    command = "latentjam " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
+    totals = trio.build_trio_corpus(options, command=command)["totals"]
+    print(f"{totals['pieces_listed']} trios listed; written train "
+          f"{totals['pieces_written']['train']}, eval {totals['pieces_written']['eval']}; "
+          f"windows train {totals['windows_kept']['train']}, eval "
+          f"{totals['windows_kept']['eval']}; {len(totals['parse_failures'])} failed -> "
+          f"{args.out}")
     return 0

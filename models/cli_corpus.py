@@ -45,10 +45,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         "--collections", default=",".join(DEFAULT_COLLECTIONS),
         help=f"melody: comma-separated music21 collections (allowed: {', '.join(COLLECTIONS)}"
              f"; refused: {', '.join(REFUSED)}); default all allowed")
-    p.add_argument("--libraries", default=",".join(MMA_LIBRARIES),
-                   help=f"drums: comma-separated MMA libraries (allowed: "
+    p.add_argument("--libraries", default=None,
+                   help=f"drums, trio: comma-separated MMA libraries (allowed: "
                         f"{', '.join(MMA_LIBRARIES)}; refused: {', '.join(MMA_REFUSED)}); "
-                        f"default all allowed")
+                        f"default: all allowed for drums, stdlib and zoom for trio")
     p.add_argument("--limit", type=int, default=None,
                    help="take only the first N pieces (grooves) of each collection (library), "
                         "for a quick build")
@@ -99,11 +99,9 @@ def run_build(args: argparse.Namespace) -> int:
 def _build_drums(args: argparse.Namespace) -> int:
     from latentjam.models.corpus import drums
 
-    libraries = tuple(n.strip() for n in args.libraries.split(",") if n.strip())
-    if not libraries:
-        raise InputError("--libraries names no library")
     options = drums.DrumBuildOptions(
-        out_dir=args.out, libraries=libraries, limit=args.limit,
+        out_dir=args.out, libraries=_libraries(args) or tuple(MMA_LIBRARY_NAMES),
+        limit=args.limit,
         config=args.config or drums.DEFAULT_CONFIG,
         eval_percent=10.0 if args.eval_percent is None else args.eval_percent, jobs=args.jobs)
     command = "latentjam " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
@@ -123,11 +121,10 @@ def _build_trio(args: argparse.Namespace) -> int:
         raise InputError("trio needs --melody-corpus DIR (from `latentjam corpus build melody`)")
     if args.grooves_per_tune < 1:
         raise InputError(f"--grooves-per-tune must be at least 1, got {args.grooves_per_tune}")
-    libraries = tuple(n.strip() for n in args.libraries.split(",") if n.strip())
     options = trio.TrioBuildOptions(
         out_dir=args.out, melody_corpus=args.melody_corpus,
-        libraries=libraries if args.libraries != ",".join(MMA_LIBRARY_NAMES) else
-        trio.LIBRARIES, grooves_per_tune=args.grooves_per_tune, limit=args.limit,
+        libraries=_libraries(args) or trio.LIBRARIES, grooves_per_tune=args.grooves_per_tune,
+        limit=args.limit,
         config=args.config or trio.DEFAULT_CONFIG, jobs=args.jobs)
     command = "latentjam " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
     totals = trio.build_trio_corpus(options, command=command)["totals"]
@@ -137,3 +134,12 @@ def _build_trio(args: argparse.Namespace) -> int:
           f"{totals['windows_kept']['eval']}; {len(totals['parse_failures'])} failed -> "
           f"{args.out}")
     return 0
+
+
+def _libraries(args: argparse.Namespace) -> tuple[str, ...] | None:
+    if args.libraries is None:
+        return None
+    libraries = tuple(n.strip() for n in args.libraries.split(",") if n.strip())
+    if not libraries:
+        raise InputError("--libraries names no library")
+    return libraries

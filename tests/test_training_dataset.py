@@ -128,3 +128,10 @@ def test_eval_batches_cover_every_example_once():
     examples = ExampleSet(pieces(3), MEL)
     sizes = [len(b.lengths) for b in eval_batches(examples, 4)]
     assert sum(sizes) == examples.report.examples and max(sizes) <= 4
+
+
+def test_many_pieces_without_examples_are_counted_not_listed():
+    silent = [Piece(f"p{i}", f"p{i}.mid", NoteSequence(total_time=4.0)) for i in range(12)]
+    lines = ExampleSet(silent + pieces(1), MEL).report.lines()
+    assert sum(line.startswith("no examples extracted from") for line in lines) == 5
+    assert lines[-1] == "... and 7 more pieces without examples (the reasons are summed above)"

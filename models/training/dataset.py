@@ -91,6 +91,9 @@ def transpose(ns: NoteSequence, amount: int) -> NoteSequence:
     return dataclasses.replace(ns, notes=notes, total_time=total)
 
 
+SHOWN_EMPTY_PIECES = 5  # pieces without examples named one by one; the rest are counted
+
+
 @dataclass
 class ExtractionReport:
     """What the converter made of the pieces (untransposed)."""
@@ -105,9 +108,12 @@ class ExtractionReport:
         if self.skipped:
             out.append("skipped: " + ", ".join(f"{reason} {count}"
                                                for reason, count in sorted(self.skipped.items())))
-        for label, reasons in self.empty:
+        for label, reasons in self.empty[:SHOWN_EMPTY_PIECES]:
             why = ", ".join(f"{r} {c}" for r, c in sorted(reasons.items())) or "nothing found"
             out.append(f"no examples extracted from {label}: {why}")
+        if len(self.empty) > SHOWN_EMPTY_PIECES:
+            out.append(f"... and {len(self.empty) - SHOWN_EMPTY_PIECES} more pieces without "
+                       f"examples (the reasons are summed above)")
         return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,9 @@ def _paths(text: str | None) -> tuple[Path, ...]:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    # TensorFlow's C++ log prints CUDA and XLA set-up lines, an error among them on a machine
+    # without a GPU; they are not the user's business. Python-side errors still raise.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         import tensorflow  # noqa: F401
     except ImportError as err:

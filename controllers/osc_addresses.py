@@ -5,11 +5,14 @@ Tablet apps (TouchOSC, Open Stage Control, Lemur) send floats for everything and
 1 on press and 0 on release, so: an int is accepted where a float is expected, a float with
 an integral value where an int is, any number or T/F where a switch is, and a trigger
 (play, stop, panic, anchor save) acts on an absent argument or a non-zero one and ignores
-the 0 of a button's release.
+the 0 of a button's release. The same goes for the queries: a button on `/state`,
+`/subscribe` or `/unsubscribe` acts on its press (for `/subscribe`, 1 is a press, not a
+port).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from latentjam.engine import commands as cmd
@@ -60,7 +63,12 @@ def _int(address: str, value: object) -> int:
 
 
 def _switch(address: str, value: object) -> bool:
-    return value if isinstance(value, bool) else _number(address, value) != 0
+    if isinstance(value, bool):
+        return value
+    number = _number(address, value)
+    if math.isnan(number):
+        raise OscMessageError(f"{address}: expected on/off (a number or T/F), got nan")
+    return number != 0
 
 
 def _text(address: str, value: object) -> str:
@@ -104,19 +112,27 @@ def _parse(address: str, args: tuple) -> cmd.Command | Query:
         if head == "tempo":
             _arity(address, args, 1)
             return cmd.SetTempo(_number(address, args[0]))
-        if head == "state":
-            return StateQuery()
+        if head in ("state", "unsubscribe"):
+            if not _triggered(address, args):
+                return Ignored()
+            return StateQuery() if head == "state" else Unsubscribe()
         if head == "subscribe":
-            _arity(address, args, 0, 1)
-            port = _int(address, args[0]) if args else None
-            if port is not None and not 1 <= port <= 65535:
-                raise OscMessageError(f"{address}: port must be 1..65535, got {port}")
-            return Subscribe(port)
-        if head == "unsubscribe":
-            return Unsubscribe()
+            return _subscribe(address, args)
     if head == "track" and len(parts) >= 3:
         return _track_command(address, parts[1], parts[2:], args)
     raise OscMessageError(f"unknown address {address!r} (docs/osc.md lists them)")
+
+
+def _subscribe(address: str, args: tuple) -> Subscribe | Ignored:
+    """A port, or a button: 0 (its release) does nothing, 1 (its press) subscribes the
+    sender's own port, as no argument does."""
+    _arity(address, args, 0, 1)
+    port = _int(address, args[0]) if args else 1
+    if port == 0:
+        return Ignored()
+    if not 1 <= port <= 65535:
+        raise OscMessageError(f"{address}: port must be 1..65535, got {port}")
+    return Subscribe(None if port == 1 else port)
 
 
 def _track_command(address: str, track: str, rest: list[str], args: tuple) -> cmd.Command | Query:

@@ -9,6 +9,15 @@ from dataclasses import dataclass
 from latentjam.engine.errors import SettingError
 
 
+def canonical_ip(text: str) -> str:
+    """One spelling per address, so that a sender matches its ``allow`` entry: IPv6 in its
+    short form without a zone (``%eth0``), and an IPv4 client reaching an IPv6 socket
+    (``::ffff:192.168.1.23``) as plain IPv4. ``ValueError`` if ``text`` is no IP address."""
+    address = ipaddress.ip_address(text.split("%", 1)[0])
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -34,15 +43,16 @@ class OscConfig:
         if isinstance(self.port, bool) or not isinstance(self.port, int) \
                 or not 0 <= self.port <= 65535:
             raise SettingError(f"port must be a UDP port 0..65535, got {self.port!r}")
-        allow = tuple(self.allow) if isinstance(self.allow, list | tuple) else None
-        if allow is None:
+        if not isinstance(self.allow, list | tuple):
             raise SettingError(f"allow must be a list of IP addresses, got {self.allow!r}")
-        for address in allow:
+        allow = []
+        for address in self.allow:
             try:
-                ipaddress.ip_address(address)
-            except (ValueError, TypeError):
-                raise SettingError(f"allow: {address!r} is not an IP address") from None
-        object.__setattr__(self, "allow", allow)
+                allow.append(canonical_ip(address))
+            except (ValueError, TypeError, AttributeError):
+                raise SettingError(f"allow: {address!r} is not an IP address (one client "
+                                   f"each, such as \"192.168.1.23\")") from None
+        object.__setattr__(self, "allow", tuple(allow))
         if not is_loopback(self.host) and not allow:
             raise SettingError(
                 f"host {self.host!r} lets other machines reach the engine: list the tablets "

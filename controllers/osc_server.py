@@ -1,12 +1,14 @@
 """The OSC server: UDP datagrams in, engine commands out, state fed back to subscribers.
 
-One asyncio datagram endpoint; each datagram is parsed (messages and bundles, by
-python-osc's packet parser) and carried out in its own callback, so a flood never holds the
-loop for long. Bundle timetags are not honoured: a bundle's messages act at once, in order
-(the engine quantizes changes to bars anyway). Nothing a client sends can raise out of
-here: a malformed packet, an unknown address, a wrong type or a value out of range is logged
-with the reason and ignored, and the log is rate-limited so that a flood cannot flood it.
-Feedback goes to subscribed clients at most ``feedback_hz`` times a second, only what changed.
+One asyncio datagram endpoint. asyncio reads one datagram per callback, and each is unpacked
+(``osc_packet``), parsed (``osc_addresses``) and carried out there, so a flood never holds
+the loop for more than one packet's work (a packet carries at most
+``MAX_MESSAGES_PER_PACKET`` messages). Bundle timetags are not honoured: a bundle's messages
+act at once, in order (the engine quantizes changes to bars anyway). Nothing a client sends
+can raise out of here: a malformed packet, an unknown address, a wrong type, a value out of
+range or a sender not in ``allow`` is logged with the reason and ignored, and that log is
+rate-limited so that a flood cannot flood it. Subscribed clients get what changed at most
+``feedback_hz`` times a second; ``/latentjam/state`` and a new subscription get it all.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 import logging
 import socket
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from latentjam.controllers.osc_addresses import (
@@ -27,49 +30,84 @@ from latentjam.controllers.osc_addresses import (
     feedback,
     parse,
 )
-from latentjam.controllers.osc_config import OscConfig
+from latentjam.controllers.osc_config import OscConfig, canonical_ip
+from latentjam.controllers.osc_packet import MalformedPacket, unpack
 from latentjam.engine.commands import Command
 from latentjam.engine.engine_state import EngineState
 from latentjam.engine.errors import EngineError
 from pythonosc.osc_message_builder import OscMessageBuilder
-from pythonosc.osc_packet import OscPacket, ParseError
 
 log = logging.getLogger(__name__)
 
-RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024  # a burst of a thousand messages fits (DESIGN §6)
-LOGGED_PER_SECOND = 5  # rejections logged one by one each second; the rest are counted
-MAX_SUBSCRIBERS = 16
+RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024  # a burst of thousands of messages fits (DESIGN §6)
+MAX_MESSAGES_PER_PACKET = 64  # a tablet bundles a handful; this many takes about 1 ms
+MAX_SUBSCRIBERS = 16  # a new one beyond this replaces the longest-standing
+LOGGED_PER_SECOND = 5  # refusals logged one by one each second; the rest are counted
 
 Address = tuple[str, int]
 
 
 def encode(address: str, args: tuple) -> bytes:
+    """One OSC message as a datagram."""
     builder = OscMessageBuilder(address)
     for arg in args:
         builder.add_arg(arg)
     return builder.build().dgram
 
 
+class RefusalLog:
+    """Logs the first ``per_second`` refusals of each one-second window with their reasons,
+    then counts the rest and logs the count when the window is over (``flush``)."""
+
+    def __init__(self, logger: logging.Logger, per_second: int = LOGGED_PER_SECOND) -> None:
+        self._log = logger
+        self._per_second = per_second
+        self._window_start = -1.0e9
+        self._logged = 0
+        self._suppressed = 0
+
+    def refuse(self, reason: str, now: float) -> None:
+        self.flush(now)
+        if self._logged < self._per_second:
+            self._logged += 1
+            self._log.warning("OSC: ignored %s", reason)
+        else:
+            self._suppressed += 1
+
+    def flush(self, now: float, final: bool = False) -> None:
+        """Close the window if a second has passed (or ``final``), saying how many went
+        unlogged."""
+        if now - self._window_start < 1.0 and not final:
+            return
+        if self._suppressed:
+            self._log.warning("OSC: ignored %d more in the last second (not logged one by one)",
+                              self._suppressed)
+        self._window_start, self._logged, self._suppressed = now, 0, 0
+
+
 class OscServer:
-    """``OscServer(config, submit=performer.command, state=performer.state)``."""
+    """``OscServer(config, submit=performer.command, state=performer.state)``: ``submit``
+    carries out a command (``SettingError`` refuses it), ``state`` reads the engine."""
 
     def __init__(self, config: OscConfig, submit: Callable[[Command], None],
                  state: Callable[[], EngineState]) -> None:
         self.config = config
         self._submit = submit
         self._state = state
+        self._allow = frozenset(config.allow)
         self._transport: asyncio.DatagramTransport | None = None
-        self._subscribers: set[Address] = set()
-        self._sent_state: dict[Address, dict[str, tuple]] = {}
+        self._subscribers: OrderedDict[Address, dict[str, tuple]] = OrderedDict()  # -> sent
         self._feedback_task: asyncio.Task | None = None
-        self._log_window = 0.0
-        self._logged = 0
-        self._suppressed = 0
-        self.handled = 0  # messages carried out
+        self._refusals = RefusalLog(log)
+        self.handled = 0  # messages carried out (commands and queries)
         self.rejected = 0  # messages and packets ignored, for whatever reason
+        self.receive_buffer_bytes = 0  # what the kernel granted (it reports double the ask)
 
     async def start(self) -> tuple[str, int]:
-        """Bind and serve; returns the bound (host, port) (a port of 0 picks a free one)."""
+        """Bind and serve; returns the bound (host, port) (a port of 0 picks a free one).
+        ``EngineError`` naming the address if it cannot be bound."""
+        if self._transport is not None:
+            raise EngineError("OSC: the server is already started")
         loop = asyncio.get_running_loop()
         try:
             transport, _ = await loop.create_datagram_endpoint(
@@ -78,7 +116,7 @@ class OscServer:
             raise EngineError(f"OSC: cannot listen on {self.config.host}:{self.config.port}: "
                               f"{err.strerror or err}") from None
         sock = transport.get_extra_info("socket")
-        _enlarge_receive_buffer(sock)
+        self.receive_buffer_bytes = _enlarge_receive_buffer(sock)
         self._transport = transport
         self._feedback_task = loop.create_task(self._feedback_loop(), name="osc feedback")
         host, port = sock.getsockname()[:2]
@@ -95,20 +133,27 @@ class OscServer:
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+        self._subscribers.clear()
+        self._refusals.flush(time.monotonic(), final=True)
+
+    @property
+    def subscribers(self) -> tuple[Address, ...]:
+        return tuple(self._subscribers)
 
     # -- incoming ---------------------------------------------------------------------------
 
     def datagram(self, data: bytes, sender: Address) -> None:
-        if self.config.allow and sender[0] not in self.config.allow:
-            self._reject(f"from {sender[0]}, which is not in osc.allow")
+        """Carry out one datagram from ``sender``; never raises for what a client sends."""
+        if self._allow and _canonical_sender(sender[0]) not in self._allow:
+            self._reject(f"a packet from {sender[0]}, which is not in osc.allow")
             return
         try:
-            messages = [timed.message for timed in OscPacket(data).messages]
-        except (ParseError, ValueError, IndexError, TypeError) as err:
+            messages = unpack(data, MAX_MESSAGES_PER_PACKET)
+        except MalformedPacket as err:
             self._reject(f"a malformed packet of {len(data)} bytes from {sender[0]}: {err}")
             return
-        for message in messages:
-            self._handle(message.address, tuple(message.params), sender)
+        for address, args in messages:
+            self._handle(address, args, sender)
 
     def _handle(self, address: str, args: tuple, sender: Address) -> None:
         try:
@@ -121,17 +166,10 @@ class OscServer:
         if isinstance(what, StateQuery):
             self._send_all(sender, feedback(self._state()))
         elif isinstance(what, Subscribe):
-            client = (sender[0], what.port or sender[1])
-            if client not in self._subscribers and len(self._subscribers) >= MAX_SUBSCRIBERS:
-                self._reject(f"{address}: already {MAX_SUBSCRIBERS} subscribers")
-                return
-            self._subscribers.add(client)
-            self._sent_state[client] = feedback(self._state())
-            self._send_all(client, self._sent_state[client])
+            self._subscribe((sender[0], what.port or sender[1]))
         elif isinstance(what, Unsubscribe):
             for client in [c for c in self._subscribers if c[0] == sender[0]]:
-                self._subscribers.discard(client)
-                self._sent_state.pop(client, None)
+                del self._subscribers[client]
         else:
             try:
                 self._submit(what)
@@ -140,18 +178,19 @@ class OscServer:
                 return
         self.handled += 1
 
+    def _subscribe(self, client: Address) -> None:
+        self._subscribers.pop(client, None)
+        if len(self._subscribers) >= MAX_SUBSCRIBERS:
+            gone, _ = self._subscribers.popitem(last=False)
+            log.info("OSC: %d subscribers already; %s:%d no longer gets feedback",
+                     MAX_SUBSCRIBERS, *gone)
+        state = feedback(self._state())
+        self._subscribers[client] = state
+        self._send_all(client, state)
+
     def _reject(self, reason: str) -> None:
         self.rejected += 1
-        now = time.monotonic()
-        if now - self._log_window >= 1.0:
-            if self._suppressed:
-                log.warning("OSC: %d more messages ignored in the last second", self._suppressed)
-            self._log_window, self._logged, self._suppressed = now, 0, 0
-        if self._logged < LOGGED_PER_SECOND:
-            self._logged += 1
-            log.warning("OSC: ignored %s", reason)
-        else:
-            self._suppressed += 1
+        self._refusals.refuse(reason, time.monotonic())
 
     # -- outgoing ---------------------------------------------------------------------------
 
@@ -168,37 +207,54 @@ class OscServer:
         period = 1.0 / self.config.feedback_hz
         while True:
             await asyncio.sleep(period)
+            self._refusals.flush(time.monotonic())
             if not self._subscribers:
                 continue
-            now = feedback(self._state())
-            for client in list(self._subscribers):
-                before = self._sent_state.get(client, {})
+            try:
+                now = feedback(self._state())
+            except Exception:  # the engine's bug; feedback carries on at the next tick
+                self._reject("a feedback tick: reading the engine's state failed")
+                log.debug("OSC feedback: state() failed", exc_info=True)
+                continue
+            for client, before in list(self._subscribers.items()):
                 self._send_all(client, changed(before, now))
-                self._sent_state[client] = now
+                self._subscribers[client] = now
 
 
-def _enlarge_receive_buffer(sock) -> None:
+def _canonical_sender(host: str) -> str:
+    try:
+        return canonical_ip(host)
+    except ValueError:
+        return host
+
+
+def _enlarge_receive_buffer(sock: socket.socket) -> int:
     """Ask for a big receive buffer: beyond the system's cap (net.core.rmem_max, about
-    200 kB by default) when allowed (Linux, CAP_NET_ADMIN), else up to the cap."""
+    200 kB by default) where allowed (Linux, CAP_NET_ADMIN), else up to the cap. Returns
+    the size granted."""
     force = getattr(socket, "SO_RCVBUFFORCE", None)
-    if force is not None:
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, force, RECEIVE_BUFFER_BYTES)
-            return
-        except OSError:
-            pass
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+    try:
+        if force is None:
+            raise OSError
+        sock.setsockopt(socket.SOL_SOCKET, force, RECEIVE_BUFFER_BYTES)
+    except OSError:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+    return sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
 
 
 class _Protocol(asyncio.DatagramProtocol):
     def __init__(self, server: OscServer) -> None:
         self._server = server
+        self._traceback_shown = False
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
         try:
             self._server.datagram(data, addr)
-        except Exception:  # a bug here must not end the server
-            log.exception("OSC: unexpected error handling a packet from %s", addr[0])
+        except Exception as err:  # a bug (ours or the engine's) must not end the server
+            if not self._traceback_shown:  # once: a flood of the same bug must not flood
+                self._traceback_shown = True
+                log.exception("OSC: unexpected error handling a packet from %s", addr[0])
+            self._server._reject(f"a packet from {addr[0]}: unexpected {err!r}")
 
     def error_received(self, exc: Exception) -> None:
         log.debug("OSC socket error: %s", exc)

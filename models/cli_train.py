@@ -35,8 +35,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "train", help="train a MusicVAE (needs the 'train' extra: TensorFlow)",
         description="Train or fine-tune a MusicVAE on NoteSequence TFRecords. The run folder "
-                    "keeps Magenta-compatible checkpoints (model.ckpt-N) and model.safetensors "
-                    "for `latentjam sample --model RUN_DIR`; running the same command again "
+                    "keeps Magenta-compatible checkpoints (model.ckpt-N), model.safetensors "
+                    "for `latentjam sample --model RUN_DIR` and, with held-out examples, "
+                    "best.safetensors (the best evaluation so far); running the same command again "
                     "resumes from the last checkpoint. Ctrl-C saves a checkpoint and stops.")
     p.add_argument("--config", default=None,
                    help="config name (e.g. cat-mel_2bar_small) or a JSON/TOML hyper-parameter "
@@ -128,6 +129,7 @@ def run_train(args: argparse.Namespace) -> int:
         import tensorflow  # noqa: F401
     except ImportError as err:
         raise ModelError(f"training needs TensorFlow ({err}): {INSTALL_HINT}") from None
+    from latentjam.models.training.run_dir import BEST_FILE, BEST_MEASURE, RunDir
     from latentjam.models.training.train import TrainOptions, train
 
     hparams = parse_hparams(args.hparams)
@@ -146,4 +148,8 @@ def run_train(args: argparse.Namespace) -> int:
     evaluation = ", ".join(f"{k} {v:.4g}" for k, v in result.evaluation.items())
     print(f"{result.run_dir}: step {result.global_step}"
           + (f"; eval {evaluation}" if evaluation else ""), file=sys.stderr)
+    best = RunDir(result.run_dir).best_score()
+    if best is not None:
+        print(f"best held-out {BEST_MEASURE} so far {best:.4g}: "
+              f"{result.run_dir / BEST_FILE}", file=sys.stderr)
     return 130 if result.interrupted else 0

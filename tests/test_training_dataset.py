@@ -130,6 +130,14 @@ def test_eval_batches_cover_every_example_once():
     assert sum(sizes) == examples.report.examples and max(sizes) <= 4
 
 
+def test_eval_batches_limit_spreads_over_the_whole_split():
+    examples = ExampleSet(pieces(6), MEL)
+    every = np.concatenate([b.targets for b in eval_batches(examples, 64)])
+    picked = np.concatenate([b.targets for b in eval_batches(examples, 4, limit=5)])
+    assert len(picked) == 5 < len(every)
+    assert (picked[0] == every[0]).all() and (picked[-1] == every[-1]).all()  # not the first 5
+
+
 def test_many_pieces_without_examples_are_counted_not_listed():
     silent = [Piece(f"p{i}", f"p{i}.mid", NoteSequence(total_time=4.0)) for i in range(12)]
     lines = ExampleSet(silent + pieces(1), MEL).report.lines()

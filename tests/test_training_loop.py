@@ -94,8 +94,16 @@ def test_checkpoints_load_in_our_engine_and_in_tensorflow(examples, tmp_path):
     assert native.format == "native" and native.metadata["global_step"] == 20
     assert checkpoint_config(native).hparams == dataclasses.replace(
         TINY.hparams, batch_size=8, learning_rate=0.005)
-    record = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
-    assert 0.0 <= record["eval"]["sampled_accuracy"] <= 1.0 and record["eval"]["examples"] > 0
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert 0.0 <= records[-1]["eval"]["sampled_accuracy"] <= 1.0
+    assert records[-1]["eval"]["examples"] > 0
+
+    # best.safetensors holds the checkpoint that scored best, with that score
+    best = load_checkpoint(run / "best.safetensors")
+    scores = {r["step"]: r["eval"]["sampled_accuracy"] for r in records}
+    assert best.metadata["evaluation"]["sampled_accuracy"] == max(scores.values())
+    assert scores[best.metadata["global_step"]] == max(scores.values())
+    assert RunDir(run).best_score() == max(scores.values())
 
 
 def test_ctrl_c_saves_a_checkpoint_first(examples, tmp_path, monkeypatch):

@@ -258,9 +258,17 @@ def make_batch(examples: ExampleSet, classes: np.ndarray, lengths: np.ndarray,
     return Batch(inputs, targets, lengths.astype(np.int32))
 
 
-def eval_batches(examples: ExampleSet, batch_size: int) -> Iterator[Batch]:
-    """The untransposed examples once, in order, in batches of at most ``batch_size``."""
+def eval_batches(examples: ExampleSet, batch_size: int,
+                 limit: int | None = None) -> Iterator[Batch]:
+    """The untransposed examples once, in order, in batches of at most ``batch_size``.
+
+    With ``limit``, at most that many, spread evenly over the whole split: the first ones
+    would all come from the first few pieces and read far better or worse than the split.
+    The same ones each time, so successive evaluations compare."""
     classes, lengths = examples.epoch(0)
+    if limit is not None and len(classes) > limit:
+        spread = np.unique(np.linspace(0, len(classes) - 1, limit).round().astype(np.int64))
+        classes, lengths = classes[spread], lengths[spread]
     for start in range(0, len(classes), batch_size):
         yield make_batch(examples, classes[start:start + batch_size],
                          lengths[start:start + batch_size])

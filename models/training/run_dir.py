@@ -14,6 +14,9 @@ Layout (all written atomically, file by file):
 ``model.safetensors``
     the latest weights in our native format with their config, for ``latentjam sample
     --model RUN_DIR``.
+``best.safetensors``
+    the weights that scored best on the held-out examples so far (sampled reconstruction
+    accuracy), with that evaluation: a small corpus overfits long before the last step.
 ``metrics.jsonl``
     one JSON line per checkpoint: training averages and the evaluation.
 """
@@ -33,6 +36,8 @@ from latentjam.models.errors import CheckpointError
 
 RUN_FILE = "run.json"
 NATIVE_FILE = "model.safetensors"
+BEST_FILE = "best.safetensors"
+BEST_MEASURE = "sampled_accuracy"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_PREFIX = "model.ckpt-"
 STATE_PREFIX = "train_state-"
@@ -93,6 +98,24 @@ class RunDir:
         for old in self.saved_steps()[:-keep]:
             self._remove(old)
         return prefix
+
+    def best_score(self) -> float | None:
+        """The held-out score of ``best.safetensors``, or None before the first one."""
+        path = self.path / BEST_FILE
+        if not path.is_file():
+            return None
+        _, metadata = load_weights(path)
+        return metadata.get("evaluation", {}).get(BEST_MEASURE)
+
+    def save_best(self, step: int, variables: Mapping[str, np.ndarray], metadata: dict,
+                  evaluation: Mapping[str, float]) -> bool:
+        """Write ``best.safetensors`` if ``evaluation`` beats it; whether it did."""
+        score, best = evaluation.get(BEST_MEASURE), self.best_score()
+        if score is None or (best is not None and score <= best):
+            return False
+        save_weights(self.path / BEST_FILE, variables,
+                     dict(metadata, global_step=step, evaluation=dict(evaluation)))
+        return True
 
     def load_state(self, step: int) -> tuple[dict[str, np.ndarray], dict]:
         """(optimizer arrays, state) saved with checkpoint ``step``."""

@@ -57,7 +57,7 @@ class TrainOptions:
     default_batch_size: int = 64  # a new run's batch size unless ``hparams`` names one
     eval_examples: tuple[Path, ...] = ()  # held-out pieces; else a share of ``examples``
     eval_fraction: float = 0.1
-    max_eval_examples: int = 512  # evaluation windows scored each time (the first ones)
+    max_eval_examples: int = 512  # evaluation windows scored each time, spread over the split
     keep_checkpoints: int = 5
     checkpoint_every: int = 500  # steps
     init_from: Path | None = None
@@ -225,16 +225,10 @@ def evaluate(steps: Steps, examples: ExampleSet, batch_size: int,
     """Teacher-forced and free-running (greedy) reconstruction accuracy, loss and KL on the
     held-out examples, decoding from mu."""
     totals: dict[str, float] = {}
-    seen = 0
-    for batch in eval_batches(examples, batch_size):
-        if seen >= max_examples:
-            break
-        keep = min(len(batch.lengths), max_examples - seen)
-        inputs = None if batch.inputs is None else batch.inputs[:keep]
-        out = steps.evaluate(inputs, batch.targets[:keep], batch.lengths[:keep])
+    for batch in eval_batches(examples, batch_size, max_examples):
+        out = steps.evaluate(batch.inputs, batch.targets, batch.lengths)
         for key, value in out.items():
             totals[key] = totals.get(key, 0.0) + float(value)
-        seen += keep
     if not totals:
         return {}
     n, scored = totals["examples"], max(totals["steps"], 1.0)
@@ -288,15 +282,18 @@ def train(options: TrainOptions, report: Callable[[str], None] | None = None) ->
     def checkpoint() -> None:
         nonlocal evaluation, saved_step
         epoch, offset = batches.position
-        run.dir.save(step, model.export(), adam.state(), {"epoch": epoch, "offset": offset},
+        variables = model.export()
+        run.dir.save(step, variables, adam.state(), {"epoch": epoch, "offset": offset},
                      metadata, options.keep_checkpoints)
         saved_step = step
         record = {"step": step, "train": averages.take()}
         if eval_set is not None:
             evaluation = evaluate(steps, eval_set, hparams.batch_size, options.max_eval_examples)
             record["eval"] = evaluation
+            best = run.dir.save_best(step, variables, metadata, evaluation)
             report(f"step {step}: eval " + ", ".join(f"{k} {v:.4g}"
-                                                     for k, v in evaluation.items()))
+                                                     for k, v in evaluation.items())
+                   + ("; best so far" if best else ""))
         run.dir.append_metrics(record)
 
     if step < run.last_step:

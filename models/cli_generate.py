@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from latentjam.models.defaults import DEFAULT_MODEL, shipped_models
+from latentjam.models.defaults import DEFAULT_MODELS, shipped_models
 from latentjam.models.errors import InputError
 from latentjam.models.midi_io import read_midi, write_midi
 from latentjam.models.notesequence import DEFAULT_QPM, NoteSequence
@@ -22,8 +22,9 @@ from latentjam.models.trained_model import TrainedModel
 def _model_args(parser: argparse.ArgumentParser, temperature: float | None = 0.5) -> None:
     parser.add_argument(
         "--model", default=None,
-        help=f"a shipped model ({', '.join(shipped_models()) or 'none installed'}; default "
-             f"{DEFAULT_MODEL}) or a checkpoint: a Magenta TF checkpoint (prefix, .index or "
+        help=f"a kind's default ({', '.join(f'{k}: {v}' for k, v in DEFAULT_MODELS.items())}"
+             f"; default melody), a shipped model ({', '.join(shipped_models()) or 'none'}) "
+             f"or a checkpoint: a Magenta TF checkpoint (prefix, .index or "
              "folder), a magenta.js folder, or a latentjam .safetensors file or run folder",
     )
     parser.add_argument(

@@ -7,7 +7,10 @@ from pathlib import Path
 from latentjam.models.errors import CheckpointError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-DEFAULT_MODEL = "mel_2bar_chorales"  # melody, 2 bars; what `sample` uses when no model is named
+# the default of each kind; a kind's name stands for its model wherever a model is named
+DEFAULT_MODELS = {"melody": "mel_2bar_chorales", "drums": "drums_2bar_mma",
+                  "trio": "trio_16bar_mma"}
+DEFAULT_MODEL = DEFAULT_MODELS["melody"]  # what `sample` uses when no model is named
 
 
 def shipped_models() -> list[str]:
@@ -19,7 +22,7 @@ def resolve_model(model: str | Path | None) -> Path:
     """A shipped model's name, or a path to a checkpoint in any supported format."""
     if model is None:
         model = DEFAULT_MODEL
-    text = str(model)
+    text = DEFAULT_MODELS.get(str(model), str(model))
     shipped = WEIGHTS_DIR / text / "model.safetensors"
     if "/" not in text and shipped.is_file():
         return shipped
@@ -27,6 +30,9 @@ def resolve_model(model: str | Path | None) -> Path:
     if path.exists() or Path(f"{path}.index").exists():
         return path
     known = ", ".join(shipped_models()) or "none installed"
+    if str(model) in DEFAULT_MODELS:
+        raise CheckpointError(f"the default {model} model {text!r} is not installed "
+                              f"(shipped: {known})")
     raise CheckpointError(
         f"model {text!r} is neither a shipped model ({known}) nor an existing path"
     )

@@ -132,3 +132,18 @@ def test_not_midi_and_wrong_z_are_named(mel: Path, tmp_path: Path, capsys) -> No
                  "--out", str(tmp_path / "z2.npy")]) == 2
     err = capsys.readouterr().err
     assert "no examples extracted" in err and "silence.mid" in err
+
+
+def test_a_kind_names_its_default_model(tmp_path: Path, capsys) -> None:
+    from latentjam.models.defaults import DEFAULT_MODELS, WEIGHTS_DIR, resolve_model, shipped_models
+
+    assert resolve_model("melody") == resolve_model(None) == \
+        WEIGHTS_DIR / DEFAULT_MODELS["melody"] / "model.safetensors"
+    for kind, name in DEFAULT_MODELS.items():
+        if name in shipped_models():
+            assert main(["sample", "--model", kind, "--num", "1", "--seed", "1",
+                         "--out", str(tmp_path / kind)]) == 0
+            assert len(list((tmp_path / kind).glob("*.mid"))) == 1
+        else:  # a default not trained yet says so, naming what is there
+            assert main(["sample", "--model", kind, "--out", str(tmp_path)]) != 0
+            assert f"default {kind} model" in capsys.readouterr().err

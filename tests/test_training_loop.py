@@ -132,3 +132,13 @@ def test_init_from_starts_a_new_run_with_a_fresh_optimizer(examples, tmp_path):
     assert int(optimizer["updates"]) == 5
     info = json.loads((tmp_path / "tuned" / "run.json").read_text())
     assert info["start_step"] == 10 and info["init_from"].endswith("model.safetensors")
+
+
+def test_a_config_files_batch_size_stands_and_a_magenta_ones_is_cut(examples, tmp_path):
+    own = override_hparams(TINY, {"batch_size": 16})  # as a hyper-parameter file would give
+    train(options(examples, tmp_path / "own", 0, config=own, hparams={}), quiet)
+    magenta = get_config("cat-mel_2bar_small")  # 512, sized for GPUs
+    train(options(examples, tmp_path / "magenta", 0, config=magenta, hparams={}), quiet)
+    sizes = [RunDir(tmp_path / run).read_run()["config"]["hparams"]["batch_size"]
+             for run in ("own", "magenta")]
+    assert sizes == [16, 64]

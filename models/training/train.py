@@ -25,6 +25,7 @@ import tensorflow as tf
 from latentjam.models.checkpoints.loader import checkpoint_config, load_checkpoint
 from latentjam.models.checkpoints.tf_checkpoint import read_tf_checkpoint
 from latentjam.models.configs import (
+    CONFIGS,
     ModelConfig,
     config_from_dict,
     config_to_dict,
@@ -106,7 +107,9 @@ class _Run:
 
     def _with_overrides(self, config: ModelConfig, new_run: bool) -> ModelConfig:
         overrides = dict(self.options.hparams)
-        if new_run:
+        base = CONFIGS.get(config.base_config or config.name)
+        if new_run and (base is None or config.hparams.batch_size == base.hparams.batch_size):
+            # Magenta's batch sizes are sized for GPUs; a config file's own choice stands
             overrides.setdefault("batch_size", self.options.default_batch_size)
         return override_hparams(config, overrides, source="--hparams") if overrides else config
 

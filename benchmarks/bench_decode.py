@@ -2,9 +2,11 @@
 
     python benchmarks/bench_decode.py [--blas-threads N] [--quick]
 
-Measures cat-mel_2bar_small (the fixture checkpoint when the Magenta fixtures are there,
-else random weights of its shapes) at batch 1 and 32, and a full-size hierdec-trio_16bar
-with random weights (speed does not depend on the values). DESIGN §7's targets: one 2-bar
+Measures each shipped default model (one window at batch 1, argmax and at temperature 0.5,
+and its encode), cat-mel_2bar_small (the fixture checkpoint when the Magenta fixtures are
+there, else random weights of its shapes) at batch 1 and 32, and a full-size
+hierdec-trio_16bar with random weights (speed does not depend on the values).
+``--shipped-only`` stops after the shipped models. DESIGN §7's targets: one 2-bar
 melody at batch 1 in at most 3 ms, one 16-bar trio in at most 1.5 s. Timings depend on
 what else runs on the machine: take them on an idle one. ``--blas-threads`` sets
 OpenBLAS's thread count (it must be set before NumPy loads).
@@ -24,6 +26,8 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--blas-threads", type=int, default=None,
                         help="OpenBLAS threads (default: OpenBLAS's own choice)")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--shipped-only", action="store_true",
+                        help="time the shipped default models only")
     return parser.parse_args()
 
 
@@ -35,7 +39,9 @@ import resource  # noqa: E402
 
 import numpy as np  # noqa: E402
 from latentjam.models.configs import get_config  # noqa: E402
+from latentjam.models.defaults import shipped_models  # noqa: E402
 from latentjam.models.inference.musicvae import MusicVAE  # noqa: E402
+from latentjam.models.trained_model import TrainedModel  # noqa: E402
 from latentjam.models.variables import expected_shapes  # noqa: E402
 
 FIXTURES = Path(os.environ.get(
@@ -86,11 +92,33 @@ def mel_model() -> tuple[MusicVAE, str]:
         return MusicVAE(config, random_variables(config)), f"random weights ({err})"
 
 
+def time_shipped(name: str, rng: np.random.Generator, quick: bool) -> None:
+    """One window of a shipped default at batch 1: decodes (argmax, T=0.5) and an encode."""
+    model = TrainedModel.load(name)
+    config, vae = model.config, model.vae
+    bars = config.hparams.max_seq_len // 16
+    print(f"shipped {name} ({bars} bars, {model.source})")
+    z = rng.standard_normal((1, vae.z_size)).astype(np.float32)
+    repeats = (20 if quick else 100) if bars <= 2 else (5 if quick else 30)
+    timed(f"decode {bars} bars, batch 1, argmax", lambda: vae.decode(z), repeats)
+    timed(f"decode {bars} bars, batch 1, temperature 0.5",
+          lambda: vae.decode(z, temperature=0.5, rng=rng), repeats)
+    window = np.zeros((1, config.hparams.max_seq_len, config.input_depth), np.float32)
+    window[0, :, 0] = 1.0
+    timed(f"encode {bars} bars, batch 1", lambda: vae.encode(window), repeats)
+
+
 def main() -> int:
     quick = ARGS.quick
     rng = np.random.default_rng(0)
     print(f"numpy {np.__version__}, OPENBLAS_NUM_THREADS="
           f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, {os.cpu_count()} CPUs")
+
+    for name in shipped_models():
+        time_shipped(name, rng, quick)
+    if ARGS.shipped_only:
+        print(f"peak RSS {peak_rss_mb():.0f} MB")
+        return 0
 
     mel, source = mel_model()
     print(f"cat-mel_2bar_small ({source})")

@@ -29,6 +29,7 @@ from latentjam.engine.commands import (
 from latentjam.engine.errors import SettingError
 from latentjam.engine.humanize import HumanizeParams
 from latentjam.engine.loops import BASS, DRUMS, MELODY
+from latentjam.models.defaults import DEFAULT_MODELS, shipped_models
 
 PARTS = (MELODY, BASS, DRUMS)
 DEFAULT_CHANNELS = {MELODY: 1, BASS: 2, DRUMS: 10}  # musicians' numbering
@@ -150,7 +151,15 @@ class LiveConfig:
                 raise SettingError(f"{key} must be a name, got {value!r}")
 
 
-DEFAULT_TRACK = TrackConfig(name="melody")
+def default_tracks() -> list[dict[str, Any]]:
+    """What a set without ``[[tracks]]`` plays: the default melody on channel 1 and, where the
+    drum default is installed, its drums on channel 10 walking slowly (a groove that changes
+    every bar is no groove)."""
+    tracks: list[dict[str, Any]] = [{"name": "melody"}]
+    if DEFAULT_MODELS["drums"] in shipped_models():
+        tracks.append({"name": "drums", "model": "drums", "mode": "walk", "every": 4,
+                       "walk_step": 0.2})
+    return tracks
 
 
 # -- TOML -> dataclasses -----------------------------------------------------------------------
@@ -207,7 +216,7 @@ def live_config_from_dict(data: Mapping[str, Any], where: str = "") -> LiveConfi
         for key in data:
             if key not in known:
                 raise SettingError(f"unknown key {key!r} (known: {', '.join(sorted(known))})")
-        tracks = data.get("tracks", [dataclasses.asdict(DEFAULT_TRACK) | {"humanize": {}}])
+        tracks = data.get("tracks", default_tracks())
         if not isinstance(tracks, list):
             raise SettingError("tracks must be an array of tables ([[tracks]])")
         ports = data.get("ports", {"main": {}})

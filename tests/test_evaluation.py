@@ -101,3 +101,35 @@ def test_a_missing_model_or_bad_flag_is_one_line(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip() == "latentjam evaluate: error: --data takes MODEL=DIR, got 'nodir'"
+
+
+def test_a_trio_is_scored_part_by_part(tmp_path):
+    from latentjam.models.evaluation.report import evaluate_model
+
+    config = override_hparams(get_config("hierdec-trio_16bar"),
+                              {"z_size": 4, "enc_rnn_size": [8], "dec_rnn_size": [8, 8]},
+                              name="tiny-trio")
+    rng = np.random.default_rng(0)
+    variables = {name: (rng.standard_normal(shape) * 0.3).astype(np.float32)
+                 for name, shape in expected_shapes(config).items()}
+    model = save_weights(tmp_path / "trio.safetensors", variables,
+                         {"config": config_to_dict(config)})
+    sequences = []
+    for piece in range(2):  # 16 bars at 120 BPM: melody in 8ths, bass in quarters, kick+hat
+        notes = [Note(int(rng.integers(60, 72)), 80, i * 0.25, (i + 1) * 0.25)
+                 for i in range(128)]
+        notes += [Note(int(rng.integers(36, 48)), 80, i * 0.5, (i + 1) * 0.5, instrument=1,
+                       program=33) for i in range(64)]
+        notes += [Note(36 if i % 2 else 42, 80, i * 0.25, i * 0.25 + 0.1, instrument=9,
+                       is_drum=True) for i in range(128)]
+        sequences.append(serialize_note_sequence(NoteSequence(
+            notes=notes, tempos=[Tempo(0.0, 120.0)], total_time=32.0, id=f"t{piece}")))
+    write_records(tmp_path / "eval.tfrecord", sequences)
+    result = evaluate_model(str(model), tmp_path / "eval.tfrecord", None, tmp_path / "img",
+                            tmp_path, samples=4)
+    assert list(result.part_accuracy) == ["melody", "bass", "drums"]
+    forced = [f for f, _ in result.part_accuracy.values()]
+    drawn = [s for _, s in result.part_accuracy.values()]
+    assert result.teacher_forced == pytest.approx(np.mean(forced))
+    assert result.sampled == pytest.approx(np.mean(drawn))
+    assert all(0.0 <= a <= 1.0 for a in forced + drawn)

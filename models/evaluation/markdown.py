@@ -43,6 +43,8 @@ def _section(r: ModelResult) -> list[str]:
               f"| evaluation windows | {r.eval_windows:,} |",
               f"| teacher-forced accuracy per step | {r.teacher_forced:.3f} |",
               f"| sampled reconstruction accuracy per step | {r.sampled:.3f} |",
+              *(f"| {part}: teacher-forced / sampled accuracy | {forced:.3f} / {drawn:.3f} |"
+                for part, (forced, drawn) in r.part_accuracy.items()),
               f"| KL (bits, mean per window) | {r.kl_bits:.1f} |",
               f"| interpolation: steps changed between neighbouring points / between the "
               f"ends | {r.interpolation[0]:.3f} / {r.interpolation[1]:.3f} |", ""]

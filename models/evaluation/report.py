@@ -54,12 +54,23 @@ class ModelResult:
     sampled: float
     kl_bits: float
     decode_ms: float
+    # a trio's parts: part -> (teacher-forced, sampled)
+    part_accuracy: dict[str, tuple[float, float]] = field(default_factory=dict)
     samples: dict[float, dict[str, metrics.PartStats]] = field(default_factory=dict)
     few_notes: dict[float, float] = field(default_factory=dict)
     data: dict[str, metrics.PartStats] = field(default_factory=dict)
     interpolation: tuple[float, float] = (0.0, 0.0)
     images: list[tuple[str, str]] = field(default_factory=list)  # (caption, relative path)
     notes: str = ""
+
+
+def _forced_classes(vae, mu: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """The teacher-forced argmax classes; a trio's logits lie side by side, part by part."""
+    logits = vae.decode_logits(mu, classes)
+    if classes.ndim == 2:
+        return logits.argmax(-1)
+    edges = np.cumsum(vae.config.output_depths)[:-1]
+    return np.stack([part.argmax(-1) for part in np.split(logits, edges, axis=-1)], axis=-1)
 
 
 def _notes(model: TrainedModel, classes: np.ndarray) -> list[list]:
@@ -86,22 +97,28 @@ def evaluate_model(name: str, eval_path: Path, train_path: Path | None, images: 
     for start in range(0, len(classes), BATCH):
         batch = classes[start:start + BATCH]
         _, mu, sigma = vae.encode(inputs[start:start + BATCH])
-        forced.append(vae.decode_logits(mu, batch).argmax(-1))
+        forced.append(_forced_classes(vae, mu, batch))
         sampled.append(vae.decode(mu, length=batch.shape[1], temperature=0.0))
         kls.append(metrics.kl_bits(mu, sigma))
         mus.append(mu)
     mu_all = np.concatenate(mus)
+    forced, sampled = np.concatenate(forced), np.concatenate(sampled)
     steps_per_bar = model.config.converter.steps_per_quarter * 4
     bars = classes.shape[1] / steps_per_bar
     result = ModelResult(
         name=name, kind=kind,
         parameters=int(sum(np.prod(shape) for shape in expected_shapes(model.config).values())),
         file_mb=weights.stat().st_size / 1e6, eval_windows=len(classes),
-        teacher_forced=metrics.step_accuracy(np.concatenate(forced), classes),
-        sampled=metrics.step_accuracy(np.concatenate(sampled), classes),
+        teacher_forced=metrics.step_accuracy(forced, classes),
+        sampled=metrics.step_accuracy(sampled, classes),
         kl_bits=float(np.mean(np.concatenate(kls))),
         decode_ms=_decode_ms(model, rng))
     parts = ("melody", "bass", "drums") if kind == "trio" else (kind,)
+    if kind == "trio":
+        result.part_accuracy = {
+            part: (metrics.step_accuracy(forced[..., i], classes[..., i]),
+                   metrics.step_accuracy(sampled[..., i], classes[..., i]))
+            for i, part in enumerate(parts)}
     if train_path is not None and train_path.is_file():
         progress(f"{name}: statistics of the training data")
         data = split_windows(model, train_path)

@@ -60,6 +60,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                    help="checkpoints kept, the latest ones (default 5)")
     p.add_argument("--checkpoint-every", type=int, default=500,
                    help="steps between checkpoints and evaluations (default 500)")
+    p.add_argument("--eval-windows", type=int, default=512,
+                   help="held-out windows scored at each checkpoint, spread over the split "
+                        "(default 512; fewer for long windows: a 16-bar trio's take minutes)")
     p.add_argument("--eval-fraction", type=float, default=0.1,
                    help="share of pieces held out for evaluation (default 0.1; 0: none)")
     p.add_argument("--init-from", default=None,
@@ -143,7 +146,8 @@ def run_train(args: argparse.Namespace) -> int:
         eval_examples=_paths(args.eval_examples), eval_fraction=args.eval_fraction,
         keep_checkpoints=args.keep_checkpoints, checkpoint_every=args.checkpoint_every,
         init_from=resolve_model(args.init_from) if args.init_from else None, seed=args.seed,
-        max_windows=args.max_windows_per_piece, jit_compile=not args.no_xla)
+        max_windows=args.max_windows_per_piece, jit_compile=not args.no_xla,
+        max_eval_examples=args.eval_windows)
     result = train(options)
     evaluation = ", ".join(f"{k} {v:.4g}" for k, v in result.evaluation.items())
     print(f"{result.run_dir}: step {result.global_step}"

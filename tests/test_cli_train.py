@@ -109,3 +109,5 @@ def test_convert_then_train_from_the_command_line(tmp_path, capsys):
     changed = [a if a != "max_beta=0.5" else "max_beta=0.1" for a in args]
     assert main(changed + ["4"]) == 2  # not the run's config
     assert "max_beta 0.5 vs 0.1" in capsys.readouterr().err
+    assert main(args + ["5", "--eval-windows", "0"]) != 0
+    assert "evaluation windows >= 1" in capsys.readouterr().err

@@ -243,8 +243,10 @@ def evaluate(steps: Steps, examples: ExampleSet, batch_size: int,
 def train(options: TrainOptions, report: Callable[[str], None] | None = None) -> TrainResult:
     """Train (or resume) the run in ``options.run_dir`` up to its last step."""
     report = report or _tqdm_write
-    if options.num_steps < 0 or options.keep_checkpoints < 1 or options.checkpoint_every < 1:
-        raise InputError("num_steps must be >= 0, keep_checkpoints and checkpoint_every >= 1")
+    if options.num_steps < 0 or min(options.keep_checkpoints, options.checkpoint_every,
+                                    options.max_eval_examples) < 1:
+        raise InputError("num_steps must be >= 0, keep_checkpoints, checkpoint_every and "
+                         "the evaluation windows >= 1")
     configure_threads()
     run = _Run(options)
     config, hparams = run.config, run.config.hparams

@@ -11,9 +11,11 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "configs" / "live.toml"
 
 def test_the_documented_example_loads_with_its_values():
     config = load_live_config(EXAMPLE)
-    (track,) = config.tracks
+    track, drums = config.tracks
     assert track.name == "melody" and track.port == "main" and track.channel == 1
     assert track.humanize.accent_downbeat == 10 and track.humanize.timing_spread_ms == 3.0
+    assert (drums.model, drums.channel, drums.mode) == ("drums", 10, "walk")
+    assert drums.humanize.drum_accents == ((42, -12), (36, 8))
     assert config.ports["main"].virtual and config.ports["main"].clock
     assert config.clock.source == "internal" and config.clock.bpm == 120.0
     assert config.osc.host == "127.0.0.1" and config.osc.port == 9000

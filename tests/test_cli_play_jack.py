@@ -75,6 +75,8 @@ def test_play_stops_on_a_signal_with_stop_and_every_note_released(jack_server, s
     assert "Traceback" not in err
     kinds = [m.type for m in received]
     assert "clock" in kinds and "note_on" in kinds
+    # the default set: melody on channel 1, drums on channel 10 (mido counts from 0)
+    assert {m.channel for m in received if m.type == "note_on"} == {0, 9}
     assert kinds.index("stop") > max(i for i, k in enumerate(kinds) if k == "clock")
     sounding = 0
     for message in received:

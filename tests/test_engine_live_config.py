@@ -21,10 +21,11 @@ def test_the_documented_example_loads_with_its_values():
     assert config.osc.host == "127.0.0.1" and config.osc.port == 9000
 
 
-def test_an_empty_file_is_one_melody_track_on_a_virtual_port():
+def test_an_empty_file_is_the_default_melody_and_drums_on_a_virtual_port():
     config = live_config_from_dict({})
-    assert [t.name for t in config.tracks] == ["melody"]
-    assert config.tracks[0].model is None
+    melody, drums = config.tracks
+    assert (melody.name, melody.model) == ("melody", None)
+    assert (drums.name, drums.model, drums.mode) == ("drums", "drums", "walk")
     assert config.ports["main"].name == "latentjam"
 
 

@@ -55,7 +55,7 @@ class TrainOptions:
     num_steps: int  # steps this run trains in all (a resumed run continues to the same end)
     config: ModelConfig | None = None  # None: the run's own, or the init checkpoint's
     hparams: dict = field(default_factory=dict)  # overrides applied to that config
-    default_batch_size: int = 64  # a new run's batch size unless ``hparams`` names one
+    default_batch_size: int = 64  # a new run's, unless ``hparams`` or a config file names one
     eval_examples: tuple[Path, ...] = ()  # held-out pieces; else a share of ``examples``
     eval_fraction: float = 0.1
     max_eval_examples: int = 512  # evaluation windows scored each time, spread over the split

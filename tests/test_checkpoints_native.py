@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from latentjam.models.checkpoints.native import load_weights, save_weights
+from latentjam.models.checkpoints.native import load_weights, read_metadata, save_weights
 from latentjam.models.errors import CheckpointError
 
 
@@ -133,3 +133,15 @@ def test_too_short_file(tmp_path: Path) -> None:
     (tmp_path / "short.safetensors").write_bytes(b"\1\0")
     with pytest.raises(CheckpointError, match="too short"):
         load_weights(tmp_path / "short.safetensors")
+
+
+def test_metadata_is_read_from_the_header_alone(tmp_path: Path) -> None:
+    path = save_weights(tmp_path / "model.safetensors", sample_variables(), METADATA)
+    header_bytes = 8 + struct.unpack("<Q", path.read_bytes()[:8])[0]
+    path.write_bytes(path.read_bytes()[:header_bytes])  # the tensors cut off
+    assert read_metadata(path) == METADATA
+    with pytest.raises(CheckpointError):
+        load_weights(path)
+    (tmp_path / "short.safetensors").write_bytes(b"\1\0")
+    with pytest.raises(CheckpointError, match="too short"):
+        read_metadata(tmp_path / "short.safetensors")

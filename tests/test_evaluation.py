@@ -52,10 +52,11 @@ def test_part_statistics_and_interpolation_change_by_hand():
     assert neighbours == pytest.approx(0.5) and ends == 1.0
 
 
-def tiny_model(path: Path) -> Path:
-    config = override_hparams(get_config("cat-mel_2bar_small"),
+def tiny_model(path: Path, base: str = "cat-mel_2bar_small") -> Path:
+    """A random model of ``base``'s structure, tiny, saved with its config."""
+    config = override_hparams(get_config(base),
                               {"z_size": 4, "enc_rnn_size": [8], "dec_rnn_size": [8, 8]},
-                              name="tiny-mel")
+                              name=f"tiny-{base}")
     rng = np.random.default_rng(0)
     variables = {name: (rng.standard_normal(shape) * 0.3).astype(np.float32)
                  for name, shape in expected_shapes(config).items()}
@@ -106,14 +107,8 @@ def test_a_missing_model_or_bad_flag_is_one_line(tmp_path):
 def test_a_trio_is_scored_part_by_part(tmp_path):
     from latentjam.models.evaluation.report import evaluate_model
 
-    config = override_hparams(get_config("hierdec-trio_16bar"),
-                              {"z_size": 4, "enc_rnn_size": [8], "dec_rnn_size": [8, 8]},
-                              name="tiny-trio")
+    model = tiny_model(tmp_path / "trio.safetensors", "hierdec-trio_16bar")
     rng = np.random.default_rng(0)
-    variables = {name: (rng.standard_normal(shape) * 0.3).astype(np.float32)
-                 for name, shape in expected_shapes(config).items()}
-    model = save_weights(tmp_path / "trio.safetensors", variables,
-                         {"config": config_to_dict(config)})
     sequences = []
     for piece in range(2):  # 16 bars at 120 BPM: melody in 8ths, bass in quarters, kick+hat
         notes = [Note(int(rng.integers(60, 72)), 80, i * 0.25, (i + 1) * 0.25)

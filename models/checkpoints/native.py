@@ -164,6 +164,17 @@ def _metadata(header: dict[str, Any], path: Path) -> dict:
     return metadata
 
 
+def read_metadata(path: str | Path) -> dict:
+    """The metadata of a weights file, reading its header only."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            header = _read_header(handle, path, os.fstat(handle.fileno()).st_size)
+    except OSError as err:
+        raise CheckpointError(f"{path}: cannot read weights: {err.strerror}") from None
+    return _metadata(header, path)
+
+
 def load_weights(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
     """``(variables, metadata)``: float tensors as float32, integer ones as stored."""
     path = Path(path)

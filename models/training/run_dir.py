@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-from latentjam.models.checkpoints.native import load_weights, save_weights
+from latentjam.models.checkpoints.native import load_weights, read_metadata, save_weights
 from latentjam.models.checkpoints.tf_checkpoint import data_file, write_tf_checkpoint
 from latentjam.models.errors import CheckpointError
 
@@ -104,8 +104,7 @@ class RunDir:
         path = self.path / BEST_FILE
         if not path.is_file():
             return None
-        _, metadata = load_weights(path)
-        return metadata.get("evaluation", {}).get(BEST_MEASURE)
+        return read_metadata(path).get("evaluation", {}).get(BEST_MEASURE)
 
     def save_best(self, step: int, variables: Mapping[str, np.ndarray], metadata: dict,
                   evaluation: Mapping[str, float]) -> bool:

@@ -23,6 +23,10 @@ from latentjam import __version__
 from latentjam.engine.errors import EngineError
 from latentjam.models.errors import ModelError
 
+# a live set's log is read against the music: when each line happened, to the millisecond
+LOG_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s"
+LOG_DATE_FORMAT = "%H:%M:%S"
+
 COMMAND_MODULES = (
     "latentjam.models.cli_generate",  # sample, interpolate, encode, decode
     "latentjam.models.cli_train",  # convert, train
@@ -50,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
+        format=LOG_FORMAT, datefmt=LOG_DATE_FORMAT,
     )
     try:
         return int(args.func(args) or 0)

@@ -11,16 +11,26 @@ import signal
 from pathlib import Path
 
 from latentjam.engine.errors import SettingError
+from latentjam.engine.humanize import HumanizeParams
 from latentjam.engine.live_config import (
+    EXAMPLE_SET,
     LiveConfig,
     PortConfig,
-    live_config_from_dict,
+    TrackConfig,
     load_live_config,
 )
 
 log = logging.getLogger("latentjam.play")
 
-EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "live.toml"
+
+def _default_set_summary() -> str:
+    try:
+        tracks = load_live_config(EXAMPLE_SET).tracks
+    except SettingError as err:
+        return f"(the default set cannot be read: {err})"
+    return ", ".join(f"{t.name} ({t.model or 'melody'}, channel {t.channel or 1}, {t.mode}"
+                     f"{', humanized' if t.humanize != HumanizeParams() else ''})"
+                     for t in tracks)
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -28,9 +38,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         "play", help="play a live set to MIDI ports (the default models when no config)",
         description="Play a live set: each track asks its MusicVAE for loops and streams them, "
                     "humanized, to MIDI ports, following or leading the clock, steered over "
-                    "OSC. Without --config: one melody track on the default model, to a "
-                    "virtual port called 'latentjam', internal clock, OSC on 127.0.0.1:9000. "
-                    f"Documented example: {EXAMPLE_CONFIG}. Ctrl-C stops (no note is left "
+                    "OSC. Without --config: the set of "
+                    f"{EXAMPLE_SET} (every key documented there): "
+                    f"{_default_set_summary()}, to a virtual port called 'latentjam', "
+                    "internal clock, OSC on 127.0.0.1:9000. Ctrl-C stops (no note is left "
                     "hanging).")
     play.add_argument("--config", type=Path, help="a live set's TOML file")
     play.add_argument("--bpm", type=float, help="tempo of the internal clock (default 120)")
@@ -47,7 +58,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                            "of a virtual port to create")
     play.add_argument("--backend", help="MIDI system: alsa, jack, coremidi, windows (default: "
                                         "$MIDO_BACKEND or the platform's)")
-    play.add_argument("--model", help="model of every track (a shipped name or a checkpoint)")
+    play.add_argument("--model",
+                      help="a model (a kind, a shipped name or a checkpoint, e.g. "
+                           "runs/band/best.safetensors) for the tracks of its kind: a melody "
+                           "model replaces the set's melody tracks, the drums play on")
     play.add_argument("--seed", type=int, help="seed of every track (reproducible loops)")
     play.add_argument("--osc-port", type=int, help="UDP port of the OSC server (default 9000)")
     play.add_argument("--no-osc", action="store_true", help="no OSC server")
@@ -77,11 +91,12 @@ def _with_flags(config: LiveConfig, args: argparse.Namespace) -> LiveConfig:
             port = config.ports[first]
             changes["ports"] = {**config.ports, first: PortConfig(
                 args.port or port.name, virtual=not args.existing_port, clock=port.clock)}
-        track_changes = {key: value for key, value in (("model", args.model), ("seed", args.seed))
-                         if value is not None}
-        if track_changes:
-            changes["tracks"] = tuple(dataclasses.replace(track, **track_changes)
-                                      for track in config.tracks)
+        tracks = config.tracks
+        if args.model is not None:
+            tracks = _with_model(tracks, args.model)
+        if args.seed is not None:
+            tracks = tuple(dataclasses.replace(track, seed=args.seed) for track in tracks)
+        changes["tracks"] = tracks
         if args.backend is not None:
             changes["backend"] = args.backend
         return dataclasses.replace(config, **changes)
@@ -89,10 +104,28 @@ def _with_flags(config: LiveConfig, args: argparse.Namespace) -> LiveConfig:
         raise SettingError(f"command line: {err}") from None
 
 
+def _with_model(tracks: tuple[TrackConfig, ...], model: str) -> tuple[TrackConfig, ...]:
+    """The set's tracks with ``model`` on those whose model is of its kind (melody, drums,
+    trio); a SettingError when none is."""
+    from latentjam.models.trained_model import model_config
+
+    kind = model_config(model).converter.kind
+    kinds = {t.name: model_config(t.model, t.config).converter.kind for t in tracks}
+    chosen = [t.name for t in tracks if kinds[t.name] == kind]
+    if not chosen:
+        raise SettingError(f"--model {model}: a {kind} model, and no track of the set plays "
+                           f"{kind} (tracks: {', '.join(f'{n} ({k})' for n, k in kinds.items())}"
+                           f"); give a set with a {kind} track (--config)")
+    log.info("--model %s plays track%s %s (%s)", model, "s" if len(chosen) > 1 else "",
+             ", ".join(chosen), kind)
+    return tuple(dataclasses.replace(t, model=model, config=None) if t.name in chosen else t
+                 for t in tracks)
+
+
 def run_play(args: argparse.Namespace) -> int:
     if args.bars is not None and args.bars < 1:
         raise SettingError(f"--bars must be at least 1, got {args.bars}")
-    config = load_live_config(args.config) if args.config else live_config_from_dict({})
+    config = load_live_config(args.config or EXAMPLE_SET)
     config = _with_flags(config, args)
     asyncio.run(_play(config, args.bars))
     return 0
@@ -116,7 +149,8 @@ async def _play(config: LiveConfig, bars: int | None) -> None:
         outputs = ", ".join(f"{p.name!r}{'' if p.virtual else ' (existing)'}"
                             for p in config.ports.values())
         log.info("playing %s to %s, %s clock; Ctrl-C stops",
-                 ", ".join(t.name for t in config.tracks), outputs, config.clock.source)
+                 ", ".join(f"{t.name} ({t.model or 'melody'})" for t in config.tracks), outputs,
+                 config.clock.source)
         waits = [loop.create_task(stop.wait()), loop.create_task(performer.wait())]
         if bars is not None:
             waits.append(loop.create_task(_bars_played(performer, bars)))

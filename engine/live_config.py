@@ -29,8 +29,8 @@ from latentjam.engine.commands import (
 from latentjam.engine.errors import SettingError
 from latentjam.engine.humanize import HumanizeParams
 from latentjam.engine.loops import BASS, DRUMS, MELODY
-from latentjam.models.defaults import DEFAULT_MODELS, shipped_models
 
+EXAMPLE_SET = Path(__file__).resolve().parent.parent / "configs" / "live.toml"
 PARTS = (MELODY, BASS, DRUMS)
 DEFAULT_CHANNELS = {MELODY: 1, BASS: 2, DRUMS: 10}  # musicians' numbering
 
@@ -152,13 +152,15 @@ class LiveConfig:
 
 
 def default_tracks() -> list[dict[str, Any]]:
-    """What a set without ``[[tracks]]`` plays: the default melody on channel 1 and, where the
-    drum default is installed, its drums on channel 10 walking slowly (a groove that changes
-    every bar is no groove)."""
-    tracks: list[dict[str, Any]] = [{"name": "melody"}]
-    if DEFAULT_MODELS["drums"] in shipped_models():
-        tracks.append({"name": "drums", "model": "drums", "mode": "walk", "every": 4,
-                       "walk_step": 0.2})
+    """What a set without ``[[tracks]]`` plays: the tracks of the documented example
+    (``configs/live.toml``: the default melody on channel 1 and the default drums on channel
+    10 walking slowly, both humanized), so that the defaults are stated once, in the file a
+    user reads."""
+    try:
+        tracks = tomllib.loads(EXAMPLE_SET.read_text(encoding="utf-8"))["tracks"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as err:
+        raise SettingError(f"{EXAMPLE_SET}: the default set cannot be read ({err}); "
+                           f"reinstall latentjam or give --config") from None
     return tracks
 
 

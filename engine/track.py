@@ -195,7 +195,7 @@ class Track:
         from latentjam.models.errors import ModelError
 
         try:
-            examples = self._converter.to_examples(sequence).examples
+            examples = self._converter.to_examples(sequence, training=False).examples
         except ModelError as err:
             raise SettingError(f"{what}: {err}") from None
         if not examples:

@@ -43,6 +43,9 @@ def _model_args(parser: argparse.ArgumentParser, temperature: float | None = 0.5
 def _out_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("loops"),
                         help="output folder for MIDI files (default ./loops)")
+    parser.add_argument("--name", default=None,
+                        help="what the files are named after (default: the model's name, "
+                             "e.g. 'band' for runs/band/best.safetensors)")
     parser.add_argument("--qpm", type=float, default=DEFAULT_QPM,
                         help=f"tempo written to the MIDI files (default {DEFAULT_QPM:g})")
 
@@ -101,14 +104,14 @@ def _bars_to_steps(model: TrainedModel, bars: int | None) -> int | None:
     return bars * model.config.converter.steps_per_bar
 
 
-def write_outputs(sequences: list[NoteSequence], out: Path, config: str, mode: str) -> list[Path]:
-    """Writes ``config_mode_DATE-III-of-NNN.mid`` files; existing files are never replaced."""
+def write_outputs(sequences: list[NoteSequence], out: Path, name: str, mode: str) -> list[Path]:
+    """Writes ``name_mode_DATE-III-of-NNN.mid`` files; existing files are never replaced."""
     out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y-%m-%d_%H%M%S")
     total = len(sequences)
     paths = []
     for index, sequence in enumerate(sequences, start=1):
-        base = f"{config}_{mode}_{stamp}-{index:03d}-of-{total:03d}"
+        base = f"{name}_{mode}_{stamp}-{index:03d}-of-{total:03d}"
         path, extra = out / f"{base}.mid", 1
         while path.exists():
             extra += 1
@@ -116,6 +119,14 @@ def write_outputs(sequences: list[NoteSequence], out: Path, config: str, mode: s
         write_midi(sequence, path)
         paths.append(path)
     return paths
+
+
+def _write(sequences: list[NoteSequence], args: argparse.Namespace, model: TrainedModel,
+           mode: str) -> None:
+    name = args.name or model.name
+    if not name or "/" in name or name.startswith("."):
+        raise InputError(f"--name must be a plain file name, got {name!r}")
+    _report(write_outputs(sequences, args.out, name, mode), sequences)
 
 
 def _report(paths: list[Path], sequences: list[NoteSequence]) -> None:
@@ -128,7 +139,7 @@ def run_sample(args: argparse.Namespace) -> int:
     model = TrainedModel.load(args.model, args.config)
     sequences = model.sample(args.num, temperature=args.temperature, rng=_rng(args),
                              length=_bars_to_steps(model, args.bars), qpm=args.qpm)
-    _report(write_outputs(sequences, args.out, model.config.name, "sample"), sequences)
+    _write(sequences, args, model, "sample")
     return 0
 
 
@@ -139,7 +150,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
     z = model.encode_classes(classes)
     sequences = model.interpolate(z[0], z[1], args.num, temperature=args.temperature,
                                   rng=_rng(args), qpm=args.qpm)
-    _report(write_outputs(sequences, args.out, model.config.name, "interpolate"), sequences)
+    _write(sequences, args, model, "interpolate")
     return 0
 
 
@@ -182,5 +193,5 @@ def run_decode(args: argparse.Namespace) -> int:
     model = TrainedModel.load(args.model, args.config)
     z = load_vectors(args.vectors, model.config.hparams.z_size)
     sequences = model.decode(z, temperature=args.temperature, rng=_rng(args), qpm=args.qpm)
-    _report(write_outputs(sequences, args.out, model.config.name, "decode"), sequences)
+    _write(sequences, args, model, "decode")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from latentjam.models.errors import CheckpointError
@@ -33,6 +34,9 @@ def resolve_model(model: str | Path | None) -> Path:
     if str(model) in DEFAULT_MODELS:
         raise CheckpointError(f"the default {model} model {text!r} is not installed "
                               f"(shipped: {known})")
+    nearest = difflib.get_close_matches(text, [*DEFAULT_MODELS, *shipped_models()], n=1)
+    hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
     raise CheckpointError(
-        f"model {text!r} is neither a shipped model ({known}) nor an existing path"
+        f"model {text!r} is neither a kind ({', '.join(DEFAULT_MODELS)}), a shipped model "
+        f"({known}) nor an existing path{hint}"
     )

@@ -5,7 +5,9 @@ with pretty_midi, numbers instruments by their position in pretty_midi's instrum
 takes tempos from pretty_midi's tempo map and ``total_time`` as the end of the last note.
 ``write_midi`` writes a standard MIDI file (format 1) with mido: a first track of tempos
 and time signatures, then one track per (instrument, program, drum) group, drums on
-channel 10. Read back, it gives the same notes; instrument numbers become track positions.
+channel 10. Every track ends at ``total_time`` when that is later than its last event, so a
+loop that ends in a rest still lasts its bars in a DAW. Read back, it gives the same notes;
+instrument numbers become track positions.
 """
 
 from __future__ import annotations
@@ -127,8 +129,9 @@ def _build_midi(ns: NoteSequence) -> mido.MidiFile:
     for ts in sorted(ns.time_signatures, key=lambda t: t.time):
         meta.append((tempo_map.tick(ts.time), 1, mido.MetaMessage(
             "time_signature", numerator=ts.numerator, denominator=ts.denominator)))
+    end = tempo_map.tick(ns.total_time)
     midi = mido.MidiFile(type=1, ticks_per_beat=tpq)
-    midi.tracks.append(_track(meta))
+    midi.tracks.append(_track(meta, end))
 
     groups: dict[tuple[int, int, bool], list[Note]] = defaultdict(list)
     for note in ns.notes:
@@ -152,15 +155,17 @@ def _build_midi(ns: NoteSequence) -> mido.MidiFile:
                                                 channel=channel)))
             events.append((start, 2, mido.Message("note_on", note=note.pitch,
                                                   velocity=note.velocity, channel=channel)))
-        midi.tracks.append(_track(events))
+        midi.tracks.append(_track(events, end))
     return midi
 
 
-def _track(events: list[tuple[int, int, mido.Message | mido.MetaMessage]]) -> mido.MidiTrack:
+def _track(events: list[tuple[int, int, mido.Message | mido.MetaMessage]],
+           end: int) -> mido.MidiTrack:
+    """The events in order, then the end of the track at tick ``end`` or its last event."""
     track = mido.MidiTrack()
     now = 0
     for tick, _, message in sorted(events, key=lambda e: (e[0], e[1])):
         track.append(message.copy(time=tick - now))
         now = tick
-    track.append(mido.MetaMessage("end_of_track", time=0))
+    track.append(mido.MetaMessage("end_of_track", time=max(end - now, 0)))
     return track

@@ -8,11 +8,19 @@ one named config whose variable shapes the checkpoint fits.
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from latentjam.models.checkpoints.loader import checkpoint_config, load_checkpoint
+from latentjam.models.checkpoints.loader import (
+    LoadedCheckpoint,
+    checkpoint_config,
+    detect_format,
+    load_checkpoint,
+)
+from latentjam.models.checkpoints.native import read_metadata
 from latentjam.models.configs import CONFIGS, ModelConfig, load_config
 from latentjam.models.defaults import resolve_model
 from latentjam.models.encodings.converters import Converter, get_converter
@@ -32,12 +40,64 @@ def infer_config(variables: dict[str, np.ndarray]) -> ModelConfig | None:
     return fits[0] if len(fits) == 1 else None
 
 
+def _settle_config(loaded: LoadedCheckpoint, path: Path,
+                   config: str | Path | ModelConfig | None) -> ModelConfig:
+    """The config asked for, else the one our checkpoints store, else the one that fits."""
+    if isinstance(config, ModelConfig):
+        return config
+    if config is not None:
+        return load_config(config)
+    chosen = checkpoint_config(loaded) or infer_config(loaded.variables)
+    if chosen is None:
+        raise ConfigError(
+            f"{path}: a {loaded.format} checkpoint carries no config and its shapes fit "
+            f"no single named config; pass --config NAME or a hyper-parameter file"
+        )
+    return chosen
+
+
+def model_config(model: str | Path | None = None,
+                 config: str | Path | ModelConfig | None = None) -> ModelConfig:
+    """The config ``TrainedModel.load(model, config)`` settles on, read cheaply: our own
+    files give theirs from the header alone (what kind a model is, before loading it)."""
+    path = resolve_model(model)
+    if config is None:
+        kind, source = detect_format(path)
+        if kind == "native":
+            stored = checkpoint_config(LoadedCheckpoint({}, read_metadata(source), kind, source))
+            if stored is not None:
+                return stored
+        return _settle_config(load_checkpoint(path), path, None)
+    return _settle_config(LoadedCheckpoint({}, {}, "", path), path, config)
+
+
+log = logging.getLogger(__name__)
+
+# file and folder names that say nothing of the model: the folder above names it
+_GENERIC = re.compile(r"(model|best|weights|latest)(\.safetensors)?|model\.ckpt-\d+(\.index)?|"
+                      r"weights_manifest\.json|checkpoints?|ckpt|train|runs?")
+
+
+def model_name(path: str | Path) -> str:
+    """A short name for output files: a shipped model's name, a run folder's name
+    (``runs/band/best.safetensors`` -> ``band``), else the file's stem; only letters, digits,
+    ``.``, ``_`` and ``-``."""
+    path = Path(path).resolve()
+    for _ in range(2):
+        if not _GENERIC.fullmatch(path.name) or path.parent == path:
+            break
+        path = path.parent
+    name = path.name.removesuffix(".safetensors").removesuffix(".index")
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "model"
+
+
 @dataclass
 class TrainedModel:
     config: ModelConfig
     vae: MusicVAE
     converter: Converter
     source: str  # what was loaded, for messages
+    name: str = "model"  # what output files are named after (``model_name``)
 
     @classmethod
     def load(cls, model: str | Path | None = None,
@@ -45,19 +105,10 @@ class TrainedModel:
         """``model``: a shipped default's name (None: the default melody model) or a path."""
         path = resolve_model(model)
         loaded = load_checkpoint(path)
-        if isinstance(config, ModelConfig):
-            chosen = config
-        elif config is not None:
-            chosen = load_config(config)
-        else:
-            chosen = checkpoint_config(loaded) or infer_config(loaded.variables)
-            if chosen is None:
-                raise ConfigError(
-                    f"{path}: a {loaded.format} checkpoint carries no config and its shapes fit "
-                    f"no single named config; pass --config NAME or a hyper-parameter file"
-                )
+        chosen = _settle_config(loaded, path, config)
         vae = MusicVAE(chosen, loaded.variables)
-        return cls(config=chosen, vae=vae, converter=get_converter(chosen), source=str(path))
+        return cls(config=chosen, vae=vae, converter=get_converter(chosen), source=str(path),
+                   name=model_name(path))
 
     @property
     def window_steps(self) -> int:
@@ -71,7 +122,13 @@ class TrainedModel:
         return np.stack(windows)
 
     def windows(self, sequence: NoteSequence, name: str) -> list[np.ndarray]:
-        extraction = self.converter.to_examples(sequence)
+        """The windows of a user's clip, taken as it is (Magenta's filters are for training
+        data: a trio whose part rests is encoded, and the log says so in one line)."""
+        extraction = self.converter.to_examples(sequence, training=False)
+        if extraction.kept:
+            reasons = ", ".join(f"{why}: {n}" for why, n in sorted(extraction.kept.items()))
+            log.info("%s: encoded as it is (%s); training data would skip such windows", name,
+                     reasons)
         if not extraction.examples:
             reasons = ", ".join(f"{why}: {n}" for why, n in sorted(extraction.skipped.items()))
             raise NoExamplesError(

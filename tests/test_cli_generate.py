@@ -98,7 +98,7 @@ def test_trio_needs_config_and_then_works(magenta_fixtures: Path, tmp_path: Path
         (["sample", "--num", "0"], "at least 1"),
         (["sample", "--config", "cat-drums_2bar_small"], "does not match config"),
         (["sample", "--config", "no-such-config"], "neither a config name"),
-        (["sample", "--model", "/nonexistent/model"], "neither a shipped model"),
+        (["sample", "--model", "/nonexistent/model"], "neither a kind (melody, drums, trio)"),
     ],
 )
 def test_bad_input_is_one_clear_line(mel: Path, tmp_path: Path, capsys, argv, message) -> None:
@@ -147,3 +147,90 @@ def test_a_kind_names_its_default_model(tmp_path: Path, capsys) -> None:
         else:  # a default not trained yet says so, naming what is there
             assert main(["sample", "--model", kind, "--out", str(tmp_path)]) != 0
             assert f"default {kind} model" in capsys.readouterr().err
+
+
+def test_every_loop_file_lasts_its_bars_even_when_it_ends_in_a_rest(mel: Path, tmp_path: Path):
+    """A DAW loops a file on its length: 2 bars at 120 qpm is 4.0 s, rests included."""
+    import mido
+
+    assert main(["sample", "--model", "drums", "--num", "4", "--seed", "3", "--temperature",
+                 "1", "--out", str(tmp_path / "drums")]) == 0
+    a, b = mel / "inputs" / "mel_00.mid", mel / "inputs" / "mel_03.mid"
+    assert main(["interpolate", str(a), str(b), "--model", str(mel / "ckpt"), "--num", "3",
+                 "--out", str(tmp_path / "morph")]) == 0
+    np.save(tmp_path / "z.npy", np.zeros((2, 256), np.float32))
+    assert main(["decode", str(tmp_path / "z.npy"), "--model", str(mel / "ckpt"),
+                 "--out", str(tmp_path / "decoded")]) == 0
+    files = [*_mids(tmp_path / "drums"), *_mids(tmp_path / "morph"),
+             *_mids(tmp_path / "decoded")]
+    assert len(files) == 9
+    for f in files:
+        assert mido.MidiFile(f).length == pytest.approx(4.0), f.name
+
+
+def test_an_empty_loop_still_lasts_its_bars(tmp_path: Path):
+    import mido
+    from latentjam.models.configs import get_config
+    from latentjam.models.encodings.converters import get_converter
+    from latentjam.models.midi_io import write_midi
+
+    silent = get_converter(get_config("cat-drums_2bar_small")).to_sequence(np.zeros(32, int))
+    write_midi(silent, tmp_path / "silent.mid")
+    assert mido.MidiFile(tmp_path / "silent.mid").length == pytest.approx(4.0)
+
+
+def test_files_are_named_after_the_model_used(tmp_path: Path, capsys):
+    import shutil
+
+    from latentjam.models.defaults import resolve_model
+
+    run = tmp_path / "runs" / "band"
+    run.mkdir(parents=True)
+    shutil.copy(resolve_model("melody"), run / "best.safetensors")
+    assert main(["sample", "--model", str(run / "best.safetensors"), "--num", "1",
+                 "--out", str(tmp_path / "a")]) == 0
+    assert [f.name.split("_sample_")[0] for f in _mids(tmp_path / "a")] == ["band"]
+    assert main(["sample", "--num", "1", "--out", str(tmp_path / "b")]) == 0
+    assert _mids(tmp_path / "b")[0].name.startswith("mel_2bar_chorales_sample_")
+    assert main(["sample", "--num", "1", "--name", "jam", "--out", str(tmp_path / "c")]) == 0
+    assert _mids(tmp_path / "c")[0].name.startswith("jam_sample_")
+
+
+def test_a_misspelt_model_lists_the_kinds_and_suggests_the_nearest(tmp_path: Path, capsys):
+    assert main(["sample", "--model", "melodyy", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "a kind (melody, drums, trio)" in err and "mel_2bar_chorales" in err
+    assert "did you mean 'melody'?" in err
+
+
+def test_a_trio_that_rests_is_encoded_and_interpolated(magenta_fixtures: Path, tmp_path: Path,
+                                                       caplog):
+    """A part resting two bars or more is Magenta's reason to skip *training* windows; a
+    user's trio (or the model's own output) is encoded as it is, with one line saying so."""
+    import logging
+
+    from latentjam.models.midi_io import write_midi
+    from latentjam.models.notesequence import Note, NoteSequence, Tempo
+
+    trio = magenta_fixtures / "hierdec-trio_16bar_tiny"
+    bar = 2.0
+    notes = []
+    for k in range(16):
+        if not 4 <= k < 10:  # the melody rests for six bars
+            notes.append(Note(60 + k % 7, 90, k * bar, k * bar + 1.0, 0, 0))
+        notes.append(Note(40, 90, k * bar, k * bar + 1.0, 1, 33))
+        notes.append(Note(36, 90, k * bar, k * bar + 0.125, 2, 0, True))
+    clip = tmp_path / "resting_trio.mid"
+    write_midi(NoteSequence(notes=notes, tempos=[Tempo(0.0, 120.0)], total_time=32.0), clip)
+    model = ["--model", str(trio / "ckpt"), "--config", str(trio / "config.json")]
+    with caplog.at_level(logging.INFO):
+        assert main(["encode", str(clip), *model, "--out", str(tmp_path / "z.npy")]) == 0
+    assert np.load(tmp_path / "z.npy").shape[0] == 1
+    assert "resting_trio.mid: encoded as it is (window with a silent part: 1)" in caplog.text
+    # the model's own output, whatever its parts do, goes back in
+    assert main(["sample", *model, "--num", "2", "--seed", "5", "--out",
+                 str(tmp_path / "own")]) == 0
+    own = _mids(tmp_path / "own")
+    assert main(["interpolate", str(own[0]), str(own[1]), *model, "--num", "3",
+                 "--out", str(tmp_path / "morph")]) == 0
+    assert len(_mids(tmp_path / "morph")) == 3

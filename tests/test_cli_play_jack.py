@@ -105,3 +105,38 @@ def test_a_bad_config_is_one_line_naming_the_key(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"latentjam play: error: {config}: tracks[0]: temperature must be a number in 0..2, "
         f"got 9"]
+
+
+def test_play_with_a_trained_melody_model_jams_over_the_default_drums(jack_server, tmp_path):
+    """`play --model runs/band/best.safetensors` replaces the melody track's model only; the
+    default set is humanized (velocities vary) and the log names each track's model."""
+    import shutil
+
+    from latentjam.models.defaults import resolve_model
+
+    run = tmp_path / "runs" / "band"
+    run.mkdir(parents=True)
+    shutil.copy(resolve_model("melody"), run / "best.safetensors")
+    port = "lj-cli-band"
+    player = subprocess.Popen(
+        BASE + ["play", "--backend", "jack", "--port", port, "--no-osc", "--seed", "4",
+                "--bpm", "240", "--model", str(run / "best.safetensors")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+    try:
+        wait_for_port(port)
+        with MidiReceiver(port) as rx:
+            rx.wait_for(400, timeout_s=20)
+            player.send_signal(signal.SIGTERM)
+            _, err = player.communicate(timeout=15)
+            received = [mido.Message.from_bytes(d) for _, d in rx.stop(linger_s=0.2)]
+    finally:
+        if player.poll() is None:
+            player.kill()
+            player.wait()
+    assert player.returncode == 0, err
+    assert "plays track melody (melody)" in err
+    assert f"melody ({run / 'best.safetensors'}), drums (drums)" in err
+    ons = [m for m in received if m.type == "note_on" and m.velocity > 0]
+    assert {m.channel for m in ons} == {0, 9}  # the user's melody and the default drums
+    for channel in (0, 9):
+        assert len({m.velocity for m in ons if m.channel == channel}) > 2  # humanized

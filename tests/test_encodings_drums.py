@@ -122,4 +122,13 @@ def test_decoded_hits_use_the_first_pitch_of_each_class():
     ns = get_converter(CONFIG).to_sequence(classes)
     assert sorted((n.pitch, n.start_time, n.end_time, n.is_drum, n.instrument)
                   for n in ns.notes) == [(36, 0.25, 0.375, True, 9), (49, 0.25, 0.375, True, 9)]
-    assert ns.total_time == 0.375
+    assert ns.total_time == 4.0  # the whole 2-bar window (Magenta ends at the last hit)
+
+
+def test_a_users_drum_clip_with_an_empty_bar_is_encoded_as_it_is():
+    converter = get_converter(CONFIG)
+    clip = hits((36, 0), (38, 4))  # a bar, then a bar without hits
+    clip.total_time = 32 * STEP
+    assert converter.to_examples(clip).examples == []
+    (window,) = converter.to_examples(clip, training=False).examples
+    assert window[0] == 1 and window[4] == 2 and window[16:].tolist() == [0] * 16

@@ -138,3 +138,24 @@ def test_decoding_holds_and_rests():
     assert [(n.pitch, n.start_time, n.end_time) for n in ns.notes] == [
         (60, 0.0, 0.5), (62, 1.0, 4.0)]
     assert ns.total_time == 4.0
+
+
+def test_a_users_clip_with_a_bar_of_rest_is_encoded_from_its_first_step():
+    """Training splits a melody at a bar of rest; a clip to encode is taken as it is."""
+    converter = get_converter(CONFIG)
+    clip = piece((60, 18, 20), (62, 20, 22))  # rests for the first bar and more
+    clip.total_time = 32 * STEP
+    assert converter.to_examples(clip).examples == []  # one bar of notes: no 2-bar window
+    (window,) = converter.to_examples(clip, training=False).examples
+    assert window[:18].tolist() == [0] * 18
+    assert window[18] == 60 - 21 + 2 and window[20] == 62 - 21 + 2
+
+
+def test_a_decoded_loop_lasts_its_window_and_encodes_back_as_it_is():
+    converter = get_converter(CONFIG)
+    classes = np.zeros(32, dtype=np.int64)
+    classes[0], classes[4] = 60 - 21 + 2, 1  # one quarter note, then 7 beats of rest
+    decoded = converter.to_sequence(classes)
+    assert decoded.total_time == 32 * STEP
+    (window,) = converter.to_examples(decoded, training=False).examples
+    assert window.tolist() == classes.tolist()

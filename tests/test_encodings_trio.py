@@ -119,3 +119,37 @@ def test_decoded_parts_get_their_instruments():
     assert sorted((n.pitch, n.instrument, n.program, n.is_drum) for n in ns.notes) == [
         (36, 9, 0, True), (38, 9, 0, True), (40, 1, 33, False), (60, 0, 0, False)]
     assert ns.total_time == 256 * STEP  # held notes last to the end
+
+
+def test_a_users_trio_that_rests_is_encoded_as_it_is():
+    """Magenta's silent-part rule is for training data; a clip to encode is taken whole."""
+    converter = get_converter(CONFIG)
+    resting = trio(16, silent_melody_bars=range(5, 10))  # training skips this window
+    assert converter.to_examples(resting).examples == []
+    found = converter.to_examples(resting, training=False)
+    (window,) = found.examples
+    assert found.kept == {"window with a silent part": 1} and found.skipped == {}
+    assert window[5 * BAR:10 * BAR, 0].tolist() == [0] * (5 * BAR)  # the rests, as rests
+    assert window[0, 0] == 60 - 19 and window[10 * BAR, 0] == 60 + 10 - 19
+
+
+def test_a_part_the_clip_lacks_is_encoded_as_silence_when_not_training():
+    converter = get_converter(CONFIG)
+    no_bass = trio(16)
+    no_bass.notes = [n for n in no_bass.notes if n.instrument != 1]
+    assert converter.to_examples(no_bass).skipped == {"missing part": 1}
+    found = converter.to_examples(no_bass, training=False)
+    (window,) = found.examples
+    assert found.kept["missing part"] == 1
+    assert window[:, 1].tolist() == [0] * (16 * BAR) and window[0, 0] == 60 - 19
+    assert converter.to_examples(NoteSequence(), training=False).examples == []
+
+
+def test_the_models_own_output_with_a_silent_part_encodes_back():
+    converter = get_converter(CONFIG)
+    classes = np.zeros((16 * BAR, 3), dtype=np.int64)
+    classes[::BAR, 1] = 40 - 19  # a bass note a bar, no melody at all, no drums
+    decoded = converter.to_sequence(classes)
+    (window,) = converter.to_examples(decoded, training=False).examples
+    assert window[:, 1].tolist() == classes[:, 1].tolist()
+    assert window[:, 0].tolist() == [0] * (16 * BAR)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from latentjam.engine.errors import SettingError
+from latentjam.engine.humanize import HumanizeParams
 from latentjam.engine.live_config import live_config_from_dict, load_live_config
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "configs" / "live.toml"
@@ -24,9 +25,18 @@ def test_the_documented_example_loads_with_its_values():
 def test_an_empty_file_is_the_default_melody_and_drums_on_a_virtual_port():
     config = live_config_from_dict({})
     melody, drums = config.tracks
-    assert (melody.name, melody.model) == ("melody", None)
+    assert (melody.name, melody.model) == ("melody", "mel_2bar_chorales")
     assert (drums.name, drums.model, drums.mode) == ("drums", "drums", "walk")
     assert config.ports["main"].name == "latentjam"
+
+
+def test_the_default_set_is_the_documented_example_humanized():
+    """``play`` without --config plays configs/live.toml's tracks, humanized as there."""
+    default, example = live_config_from_dict({}), load_live_config(EXAMPLE)
+    assert default.tracks == example.tracks
+    for track in default.tracks:
+        assert track.humanize != HumanizeParams(), track.name
+        assert track.humanize.velocity_spread > 0 and track.humanize.timing_spread_ms > 0
 
 
 @pytest.mark.parametrize("data, named", [

@@ -134,6 +134,18 @@ def test_init_from_starts_a_new_run_with_a_fresh_optimizer(examples, tmp_path):
     assert info["start_step"] == 10 and info["init_from"].endswith("model.safetensors")
 
 
+def test_a_fine_tune_logged_to_a_file_reports_its_own_steps(examples, tmp_path):
+    """Off a terminal, progress is lines (not a silent bar) counting this run's steps."""
+    train(options(examples, tmp_path / "source", 10), quiet)
+    lines: list[str] = []
+    train(options(examples, tmp_path / "tuned", 5, config=None, hparams={}, progress=True,
+                  init_from=tmp_path / "source" / "model.safetensors"), lines.append)
+    progress = [line for line in lines if line.startswith("train: step")]
+    assert progress[0].startswith("train: step 11/15 (1/5 of this run, 20 %)")
+    assert progress[-1].startswith("train: step 15/15 (5/5 of this run, 100 %)")
+    assert all("steps/s" in line and "loss" in line and "ETA" in line for line in progress)
+
+
 def test_a_config_files_batch_size_stands_and_a_magenta_ones_is_cut(examples, tmp_path):
     own = override_hparams(TINY, {"batch_size": 16})  # as a hyper-parameter file would give
     train(options(examples, tmp_path / "own", 0, config=own, hparams={}), quiet)

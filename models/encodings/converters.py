@@ -33,12 +33,16 @@ class Extraction:
 
     examples: list[np.ndarray]  # int64 class indices per window: melody/drums [T]; trio [T, 3]
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
+    kept: dict[str, int] = field(default_factory=dict)  # windows training would skip, by reason
 
 
 class Converter(Protocol):
     config: ConverterConfig
 
-    def to_examples(self, ns: NoteSequence) -> Extraction: ...
+    def to_examples(self, ns: NoteSequence, training: bool = True) -> Extraction:
+        """``training``: Magenta's filters for training data (gaps split a piece, windows
+        with a silent part or repeated are dropped); off, a user's clip is taken as it is."""
+        ...
 
     def to_sequence(self, classes: np.ndarray, qpm: float = 120.0) -> NoteSequence: ...
 
@@ -53,6 +57,17 @@ def one_hot(classes: np.ndarray, depth: int) -> np.ndarray:
     if classes.size and (classes.min() < 0 or classes.max() >= depth):
         raise ValueError(f"class indices must lie in 0..{depth - 1}")
     return np.eye(depth, dtype=np.float32)[classes]
+
+
+def steps_to_seconds(steps: int, steps_per_quarter: int, qpm: float) -> float:
+    """How long ``steps`` grid steps last at ``qpm``: a decoded loop's ``total_time``, so that
+    a loop ending in a rest still lasts its bars."""
+    return steps * 60.0 / (steps_per_quarter * qpm)
+
+
+def whole_bars(steps: int, steps_per_bar: int) -> int:
+    """``steps`` rounded up to a whole number of bars."""
+    return steps + -steps % steps_per_bar
 
 
 def sliding_windows(events: list, window_steps: int, hop_steps: int) -> list[list]:

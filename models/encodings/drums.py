@@ -15,6 +15,7 @@ reads a 10-wide roll: one bit per drum class and a last bit set on steps with no
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 
 import numpy as np
@@ -25,7 +26,9 @@ from latentjam.models.encodings.converters import (
     merge_skips,
     one_hot,
     sliding_windows,
+    steps_to_seconds,
     unique_in_order,
+    whole_bars,
 )
 from latentjam.models.encodings.quantize import (
     QuantizedNote,
@@ -157,20 +160,22 @@ class DrumsConverter:
     def __init__(self, config: ConverterConfig):
         self.config = config
 
-    def to_examples(self, ns: NoteSequence) -> Extraction:
-        """Every distinct window of ``slice_bars`` bars of every drum track in ``ns``."""
-        parts = split_on_time_changes(ns)
+    def to_examples(self, ns: NoteSequence, training: bool = True) -> Extraction:
+        """Every distinct window of ``slice_bars`` bars of every drum track in ``ns``; with
+        ``training`` off, a user's clip as it is: a bar without hits does not end the track,
+        windows start at the clip's first step, repeats stay."""
+        parts = split_on_time_changes(ns, keep_length=not training)
         if not parts:
             return Extraction([], {"empty": 1})
         examples: list[np.ndarray] = []
         skipped: Counter = Counter()
         for part in parts:
-            windows, part_skipped = self._part_windows(part)
+            windows, part_skipped = self._part_windows(part, training)
             examples.extend(encode_events(w) for w in windows)
             skipped.update(part_skipped)
         return Extraction(examples, merge_skips(skipped))
 
-    def _part_windows(self, part: NoteSequence) -> tuple[list[tuple], Counter]:
+    def _part_windows(self, part: NoteSequence, training: bool) -> tuple[list[tuple], Counter]:
         cfg = self.config
         try:
             qs = quantize(part, cfg.steps_per_quarter)
@@ -179,16 +184,23 @@ class DrumsConverter:
         if qs.steps_per_bar != cfg.steps_per_bar:
             return [], Counter({"not 4/4": 1})
         max_steps = cfg.steps_per_bar * cfg.max_bars if cfg.max_bars else None
-        tracks, skipped = extract_drum_tracks(to_drum_classes(qs), gap_bars=self.gap_bars,
-                                              max_steps_truncate=max_steps)
+        tracks, skipped = extract_drum_tracks(
+            to_drum_classes(qs), gap_bars=self.gap_bars if training else math.inf,
+            max_steps_truncate=max_steps)
         if not tracks and not skipped:
             skipped["no drums"] += 1
         windows = []
-        for events, _ in tracks:
+        for events, start in tracks:
+            if not training:
+                events = [frozenset()] * start + events
+                length = whole_bars(max(len(events), qs.total_steps), cfg.steps_per_bar)
+                events = events + [frozenset()] * (length - len(events))
             sliced = sliding_windows(events, cfg.window_steps, cfg.steps_per_bar)
             if not sliced:
                 skipped["shorter than a window"] += 1
             windows.extend(tuple(w) for w in sliced)
+        if not training:
+            return windows, skipped
         unique, repeats = unique_in_order(windows)
         if repeats:
             skipped["repeated window"] += repeats
@@ -197,8 +209,8 @@ class DrumsConverter:
     def to_sequence(self, classes: np.ndarray, qpm: float = 120.0) -> NoteSequence:
         """Decoded classes ``[T]`` -> drum notes (velocity 80, instrument 9, channel 10)."""
         notes = drum_notes(classes, self.config.steps_per_quarter, qpm)
-        return NoteSequence(notes=notes, tempos=[Tempo(0.0, qpm)],
-                            total_time=notes[-1].end_time if notes else 0.0,
+        total = steps_to_seconds(len(classes), self.config.steps_per_quarter, qpm)
+        return NoteSequence(notes=notes, tempos=[Tempo(0.0, qpm)], total_time=total,
                             ticks_per_quarter=DEFAULT_TICKS_PER_QUARTER)
 
     def encoder_inputs(self, classes: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ Events: ``NO_EVENT`` (-2, hold), ``NOTE_OFF`` (-1), or a MIDI pitch. Classes: 0 
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 
@@ -29,7 +30,9 @@ from latentjam.models.encodings.converters import (
     merge_skips,
     one_hot,
     sliding_windows,
+    steps_to_seconds,
     unique_in_order,
+    whole_bars,
 )
 from latentjam.models.encodings.quantize import (
     QuantizedSequence,
@@ -233,20 +236,23 @@ class MelodyConverter:
             return False
         return self.config.min_pitch <= note.pitch <= self.config.max_pitch
 
-    def to_examples(self, ns: NoteSequence) -> Extraction:
-        """Every distinct window of ``slice_bars`` bars of every melody in ``ns``."""
-        parts = split_on_time_changes(ns)
+    def to_examples(self, ns: NoteSequence, training: bool = True) -> Extraction:
+        """Every distinct window of ``slice_bars`` bars of every melody in ``ns``; with
+        ``training`` off, a user's clip as it is: a bar of rest does not end the melody,
+        windows start at the clip's first step, repeats stay."""
+        parts = split_on_time_changes(ns, keep_length=not training)
         if not parts:
             return Extraction([], {"empty": 1})
         examples: list[np.ndarray] = []
         skipped: Counter = Counter()
         for part in parts:
-            windows, part_skipped = self._part_windows(part)
+            windows, part_skipped = self._part_windows(part, training)
             examples.extend(encode_events(w, self.config.min_pitch) for w in windows)
             skipped.update(part_skipped)
         return Extraction(examples, merge_skips(skipped))
 
-    def _part_windows(self, part: NoteSequence) -> tuple[list[tuple[int, ...]], Counter]:
+    def _part_windows(self, part: NoteSequence,
+                      training: bool) -> tuple[list[tuple[int, ...]], Counter]:
         cfg = self.config
         part.notes = [n for n in part.notes if self._is_valid(n)]
         try:
@@ -257,16 +263,23 @@ class MelodyConverter:
             return [], Counter({"not 4/4": 1})
         max_steps = cfg.steps_per_bar * cfg.max_bars if cfg.max_bars else None
         melodies, skipped = extract_melodies(
-            qs, gap_bars=self.gap_bars, max_steps_truncate=max_steps,
+            qs, gap_bars=self.gap_bars if training else math.inf, max_steps_truncate=max_steps,
             ignore_polyphony=not cfg.skip_polyphony)
         if not melodies and not skipped:
             skipped["no melody"] += 1
         windows = []
         for melody in melodies:
-            sliced = sliding_windows(melody.events, cfg.window_steps, cfg.steps_per_bar)
+            events = melody.events
+            if not training:
+                events = [NO_EVENT] * melody.start_step + events
+                set_length(events, whole_bars(max(len(events), qs.total_steps),
+                                              cfg.steps_per_bar))
+            sliced = sliding_windows(events, cfg.window_steps, cfg.steps_per_bar)
             if not sliced:
                 skipped["shorter than a window"] += 1
             windows.extend(window_events(w) for w in sliced)
+        if not training:
+            return windows, skipped
         unique, repeats = unique_in_order(windows)
         if repeats:
             skipped["repeated window"] += repeats
@@ -276,8 +289,8 @@ class MelodyConverter:
         """Decoded classes ``[T]`` -> notes (velocity 80, instrument 0, program 0)."""
         events = decode_classes(classes, self.config.min_pitch)
         notes = melody_notes(events, self.config.steps_per_quarter, qpm)
-        return NoteSequence(notes=notes, tempos=[Tempo(0.0, qpm)],
-                            total_time=notes[-1].end_time if notes else 0.0,
+        total = steps_to_seconds(len(classes), self.config.steps_per_quarter, qpm)
+        return NoteSequence(notes=notes, tempos=[Tempo(0.0, qpm)], total_time=total,
                             ticks_per_quarter=DEFAULT_TICKS_PER_QUARTER)
 
     def encoder_inputs(self, classes: np.ndarray) -> np.ndarray:

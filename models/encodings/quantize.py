@@ -142,9 +142,11 @@ def quantize(ns: NoteSequence, steps_per_quarter: int) -> QuantizedSequence:
                              numerator, denominator)
 
 
-def split_on_time_changes(ns: NoteSequence) -> list[NoteSequence]:
+def split_on_time_changes(ns: NoteSequence, keep_length: bool = False) -> list[NoteSequence]:
     """``ns`` cut at each real tempo or time-signature change, each part from time 0.
 
+    A part ends with its last note, as Magenta's do; with ``keep_length`` it lasts up to the
+    next change (the last part: to ``total_time``), so a clip's closing rests stay in it.
     An empty piece (``total_time`` 0) gives no parts at all.
     """
     changes: list[Tempo | TimeSignature] = sorted(
@@ -170,7 +172,11 @@ def split_on_time_changes(ns: NoteSequence) -> list[NoteSequence]:
         split_times.append(ns.total_time)
     if len(split_times) < 2:
         return []
-    return _extract_parts(ns, split_times)
+    parts = _extract_parts(ns, split_times)
+    if keep_length:
+        for part, start, end in zip(parts, split_times, split_times[1:], strict=False):
+            part.total_time = max(part.total_time, end - start)
+    return parts
 
 
 def _extract_parts(ns: NoteSequence, split_times: list[float]) -> list[NoteSequence]:

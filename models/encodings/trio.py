@@ -30,7 +30,12 @@ from latentjam.models.configs import (
     ConverterConfig,
 )
 from latentjam.models.encodings import drums, melody
-from latentjam.models.encodings.converters import Extraction, merge_skips, one_hot
+from latentjam.models.encodings.converters import (
+    Extraction,
+    merge_skips,
+    one_hot,
+    steps_to_seconds,
+)
 from latentjam.models.encodings.quantize import QuantizeError, quantize, split_on_time_changes
 from latentjam.models.notesequence import DEFAULT_TICKS_PER_QUARTER, NoteSequence, Tempo
 
@@ -39,6 +44,7 @@ ELECTRIC_BASS_PROGRAM = 33  # program of decoded bass notes
 BASS_INSTRUMENT = 1
 DEFAULT_MAX_BARS = 1024  # Magenta's TrioConverter default
 MAX_INSTRUMENT = 127
+_SILENT = -1  # stands for a part a user's clip lacks (encoded as rests)
 
 UNKNOWN, MELODY, BASS, DRUMS, INVALID = range(5)
 PART_DEPTHS = (MELODY_CLASSES, MELODY_CLASSES, DRUM_OUTPUT_CLASSES)
@@ -60,28 +66,35 @@ class TrioConverter:
         self.gap_bars = config.gap_bars if config.gap_bars is not None else 2
         self.max_bars = config.max_bars or DEFAULT_MAX_BARS
 
-    def to_examples(self, ns: NoteSequence) -> Extraction:
-        """Every covered window of ``slice_bars`` bars, for every choice of instruments."""
-        parts = split_on_time_changes(ns)
+    def to_examples(self, ns: NoteSequence, training: bool = True) -> Extraction:
+        """Every covered window of ``slice_bars`` bars, for every choice of instruments.
+
+        With ``training`` off (a user's clip, the model's own output) every window is taken:
+        a part that rests, even for the whole window, is encoded as rests, and a part the
+        clip lacks as silence; ``kept`` counts the windows training would have skipped."""
+        parts = split_on_time_changes(ns, keep_length=not training)
         if not parts:
             return Extraction([], {"empty": 1})
         examples: list[np.ndarray] = []
         skipped: Counter = Counter()
+        kept: Counter = Counter()
         for part in parts:
-            part_examples, part_skipped = self._part_examples(part)
+            part_examples, part_skipped, part_kept = self._part_examples(part, training)
             examples.extend(part_examples)
             skipped.update(part_skipped)
-        return Extraction(examples, merge_skips(skipped))
+            kept.update(part_kept)
+        return Extraction(examples, merge_skips(skipped), merge_skips(kept))
 
-    def _part_examples(self, part: NoteSequence) -> tuple[list[np.ndarray], Counter]:
+    def _part_examples(self, part: NoteSequence,
+                       training: bool) -> tuple[list[np.ndarray], Counter, Counter]:
         cfg = self.config
         steps_per_bar = cfg.steps_per_bar
         try:
             qs = quantize(part, cfg.steps_per_quarter)
         except QuantizeError as err:
-            return [], Counter({err.reason: 1})
+            return [], Counter({err.reason: 1}), Counter()
         if qs.steps_per_bar != steps_per_bar:
-            return [], Counter({"not 4/4": 1})
+            return [], Counter({"not 4/4": 1}), Counter()
 
         total_bars = min(-(-qs.total_steps // steps_per_bar), self.max_bars)
         instrument_type = np.zeros(MAX_INSTRUMENT + 1, np.uint8)
@@ -104,8 +117,11 @@ class TrioConverter:
         for i, kind in enumerate(instrument_type):
             if kind in by_type:
                 by_type[int(kind)].append(i)
+        kept: Counter = Counter()
         if not all(by_type.values()):
-            return [], Counter({"missing part": 1})
+            if training or not any(by_type.values()):
+                return [], Counter({"missing part": 1}), kept
+            kept["missing part"] += 1
 
         # Encode each instrument over the whole part, rounded up to whole bars.
         padded = NoteSequence(tempos=part.tempos, time_signatures=part.time_signatures,
@@ -129,23 +145,29 @@ class TrioConverter:
             for j in range(total_bars)
         ]).reshape(total_bars, MAX_INSTRUMENT + 1)
 
+        if not training:  # a part absent, or encoding to nothing, plays rests (class 0)
+            rests = np.zeros(total_bars * steps_per_bar, np.int64)
+            for kind in (MELODY, BASS, DRUMS):
+                by_type[kind] = [i for i in by_type[kind] if i in encoded] or [_SILENT]
+            encoded[_SILENT] = rests
         examples: list[np.ndarray] = []
         skipped: Counter = Counter()
         if total_bars < cfg.slice_bars:
             skipped["shorter than a window"] += 1
         for group in itertools.product(by_type[MELODY], by_type[BASS], by_type[DRUMS]):
-            columns = list(group)
-            group_coverage = np.all(filled[:, columns], axis=1)
+            columns = [i for i in group if i != _SILENT]
+            group_coverage = np.all(filled[:, columns], axis=1) & (len(columns) == 3)
             group_coverage[:gap] = np.any(filled[:gap, columns])
             group_coverage[-gap:] = np.any(filled[-gap:, columns])
             for j in range(total_bars - cfg.slice_bars + 1):
-                if np.all(group_coverage[j:j + cfg.slice_bars]) and all(
-                        i in encoded for i in group):
+                covered = np.all(group_coverage[j:j + cfg.slice_bars]) and all(
+                    i in encoded for i in group)
+                if covered or not training:
                     start, end = j * steps_per_bar, (j + cfg.slice_bars) * steps_per_bar
                     examples.append(np.stack([encoded[i][start:end] for i in group], axis=-1))
-                else:
-                    skipped["window with a silent part"] += 1
-        return examples, skipped
+                if not covered:
+                    (skipped if training else kept)["window with a silent part"] += 1
+        return examples, skipped, kept
 
     def _encode_melody(self, ns: NoteSequence) -> np.ndarray | None:
         """One instrument's melody or bass line over the whole part (None: no notes)."""
@@ -182,7 +204,7 @@ class TrioConverter:
         bass = melody.melody_notes(melody.decode_classes(classes[:, 1], low), spq, qpm,
                                    instrument=BASS_INSTRUMENT, program=ELECTRIC_BASS_PROGRAM)
         hits = drums.drum_notes(classes[:, 2], spq, qpm)
-        total_time = max([0.0] + [notes[-1].end_time for notes in (lead, bass, hits) if notes])
+        total_time = steps_to_seconds(len(classes), spq, qpm)
         return NoteSequence(notes=lead + bass + hits, tempos=[Tempo(0.0, qpm)],
                             total_time=total_time, ticks_per_quarter=DEFAULT_TICKS_PER_QUARTER)
 

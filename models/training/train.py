@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from latentjam.models.training.dataset import (
     read_pieces,
     split_pieces,
 )
+from latentjam.models.training.progress import training_progress
 from latentjam.models.training.run_dir import RunDir
 from latentjam.models.training.step import Adam, Steps
 from latentjam.models.training.tf_model import TrainableMusicVAE, check_supported
@@ -167,8 +169,13 @@ class _Run:
         return int(self.info["seed"])
 
     @property
+    def first_step(self) -> int:
+        """The step this run started at (a fine-tune: its base model's)."""
+        return int(self.info["start_step"])
+
+    @property
     def last_step(self) -> int:
-        return int(self.info["start_step"]) + self.options.num_steps
+        return self.first_step + self.options.num_steps
 
 
 def _global_step(variables: dict, metadata: dict) -> int:
@@ -304,7 +311,7 @@ def train(options: TrainOptions, report: Callable[[str], None] | None = None) ->
     if step < run.last_step:
         report(f"training {config.name} from step {step} to {run.last_step}, batch "
                f"{hparams.batch_size}; compiling the step first (a minute or so)")
-    bar = _progress(options.progress, run.last_step, step)
+    bar = training_progress(options.progress, report, run.first_step, step, run.last_step)
     interrupted = False
     with _interrupt_flag() as stopped, bar:
         while step < run.last_step:
@@ -320,10 +327,7 @@ def train(options: TrainOptions, report: Callable[[str], None] | None = None) ->
                 report(f"step {step}: loss is {values['loss']}; gradients zeroed for this step")
             step += 1
             averages.add(values)
-            bar.update(1)
-            bar.set_postfix(loss=f"{values['loss']:.3g}", kl=f"{values['kl_bits']:.3g}",
-                            acc=f"{values['accuracy']:.3f}", lr=f"{values['learning_rate']:.2e}",
-                            refresh=False)
+            bar.step(step, values)
             if step % options.checkpoint_every == 0:
                 checkpoint()
         if step != saved_step or not run.dir.saved_steps():
@@ -333,14 +337,8 @@ def train(options: TrainOptions, report: Callable[[str], None] | None = None) ->
     return TrainResult(run.dir.path, step, interrupted, evaluation)
 
 
-def _progress(enabled: bool, total: int, start: int):
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=start, disable=None if enabled else True, unit="step",
-                dynamic_ncols=True, desc="train")
-
-
 def _tqdm_write(message: str) -> None:
     from tqdm import tqdm
 
     tqdm.write(message)
+    sys.stdout.flush()  # a log file sees each line when it is written

@@ -2,8 +2,9 @@
 
 Both count the steps of this run (a fine-tune starts at its base model's step, which is
 not progress), and both are told each finished step with its losses. Off a terminal a line
-is written after the first step (which includes compiling the step), then every
-``every_s`` seconds and at the end: step, steps per second, loss, accuracy, time left.
+is written after the first step (which includes compiling the step, so it gives no rate),
+then every ``every_s`` seconds and at the end: step, steps per second since the first step,
+time left, loss, accuracy.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class LogProgress:
         self._start = start  # the step this session began at (a resumed run: later)
         self._last_line = -1.0
         self._line_at = -1  # the step of the last line written
+        self._first_line: tuple[float, int] | None = None  # (time, step) after the compile
         self._step, self._values = start, {}
 
     def __enter__(self) -> LogProgress:
@@ -56,15 +58,20 @@ class LogProgress:
     def _write(self) -> None:
         now = self._clock()
         done, total = self._step - self._first, self._last - self._first
-        elapsed = now - self._began
-        rate = (self._step - self._start) / elapsed if elapsed > 0 else 0.0
-        left = (self._last - self._step) / rate if rate > 0 else None
         parts = [f"step {self._step}/{self._last} ({done}/{total} of this run, "
-                 f"{100 * done / max(total, 1):.0f} %)", f"{rate:.2f} steps/s"]
-        for key, label in (("loss", "loss"), ("accuracy", "accuracy")):
+                 f"{100 * done / max(total, 1):.0f} %)"]
+        if self._first_line is None:  # the first step carries the compile: no rate yet
+            parts.append(f"first step after {_duration(now - self._began)} (compiling it)")
+            self._first_line = (now, self._step)
+        else:
+            since, from_step = self._first_line
+            rate = (self._step - from_step) / (now - since) if now > since else 0.0
+            parts.append(f"{rate:.2f} steps/s")
+            if rate > 0:
+                parts.append(f"ETA {_duration((self._last - self._step) / rate)}")
+        for key in ("loss", "accuracy"):
             if key in self._values:
-                parts.append(f"{label} {self._values[key]:.4g}")
-        parts.append(f"ETA {_duration(left)}" if left is not None else "ETA unknown")
+                parts.append(f"{key} {self._values[key]:.4g}")
         self._report("train: " + ", ".join(parts))
         self._last_line, self._line_at = now, self._step
 

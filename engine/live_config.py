@@ -126,6 +126,8 @@ class LiveConfig:
     backend: str | None = None  # MIDI system: "alsa", "jack", ...; None: MIDO_BACKEND or default
     record_port: str | None = None  # where loops are played in: an existing input by name;
     # None: a virtual input "latentjam in" (opened at the first recording)
+    anchor_dirs: tuple[str, ...] = ("anchors",)  # the folders a controller's anchor/load
+    # may read from (relative ones from where `play` runs); a path elsewhere is refused
     lookahead_ms: float = 100.0  # how far ahead messages go to the output thread
     autostart: bool = True  # a leading clock starts as soon as the first loops are ready
 
@@ -145,6 +147,10 @@ class LiveConfig:
         if isinstance(self.lookahead_ms, bool) or not isinstance(self.lookahead_ms, int | float) \
                 or not 20 <= self.lookahead_ms <= 1000:
             raise SettingError(f"lookahead_ms must be 20..1000, got {self.lookahead_ms!r}")
+        if not isinstance(self.anchor_dirs, tuple) or not all(
+                isinstance(d, str) and d for d in self.anchor_dirs):
+            raise SettingError(f"anchor_dirs must be a list of folder names, got "
+                               f"{self.anchor_dirs!r}")
         for key in ("backend", "record_port"):
             value = getattr(self, key)
             if value is not None and (not isinstance(value, str) or not value):

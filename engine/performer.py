@@ -21,6 +21,7 @@ from pathlib import Path
 
 import mido
 from latentjam.engine import commands as cmd
+from latentjam.engine.clip_files import anchor_path
 from latentjam.engine.clocks.base import (
     ClockLost,
     ClockRegained,
@@ -310,7 +311,9 @@ class Performer:
             elif isinstance(command, cmd.SaveAnchor):
                 track.save_anchor(command.slot)
             elif isinstance(command, cmd.LoadAnchor):
-                self._run_in_background(track.encode_midi(command.slot, command.path))
+                path = anchor_path(command.path, self.config.anchor_dirs)
+                self._run_in_background(track.encode_midi(command.slot, path,
+                                                          within=self.config.anchor_dirs))
             elif isinstance(command, cmd.RecordAnchor):
                 if self.clock.timeline() is None:
                     raise SettingError("recording starts at the next bar line: start the "

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from latentjam.engine.clip_files import read_clip_classes
 from latentjam.engine.commands import (
     Interpolate,
     SetEvery,
@@ -178,16 +179,14 @@ class Track:
             self.loops_played += 1
             self.request_next()
 
-    async def encode_midi(self, slot: int, path: str) -> None:
-        """Encode the first window of a MIDI file into anchor ``slot``."""
-        from latentjam.models.errors import ModelError
-        from latentjam.models.midi_io import read_midi
-
-        try:
-            sequence = read_midi(path)
-        except ModelError as err:
-            raise SettingError(f"{path}: {err}") from None
-        await self.encode_sequence(slot, sequence, path)
+    async def encode_midi(self, slot: int, path: str,
+                          within: tuple[str, ...] | None = None) -> None:
+        """Encode the first window of a MIDI file into anchor ``slot``; the file is read in a
+        process of its own (``clip_files``), only inside ``within`` when given."""
+        classes, seconds = await read_clip_classes(path, self.info.config, within)
+        result = await self._ask(EncodeRequest(classes))
+        self.anchors[slot] = result.z
+        log.info("track %s: anchor %d is %s (read in %.2f s)", self.name, slot, path, seconds)
 
     async def encode_sequence(self, slot: int, sequence: NoteSequence, what: str) -> None:
         """Encode the first window of ``sequence`` into anchor ``slot``; ``what`` names it

@@ -13,6 +13,10 @@ instrument numbers become track positions.
 from __future__ import annotations
 
 import bisect
+import io
+import os
+import stat
+import struct
 import warnings
 from collections import defaultdict
 from pathlib import Path
@@ -32,24 +36,57 @@ from latentjam.models.notesequence import (
 DRUM_CHANNEL = 9  # channel 10 counted from 1
 
 
-def read_midi(path: str | Path) -> NoteSequence:
-    """The NoteSequence in a MIDI file; MidiReadError if it is missing, not MIDI or corrupt."""
+def read_midi(path: str | Path, max_bytes: int | None = None) -> NoteSequence:
+    """The NoteSequence in a MIDI file; MidiReadError if it is missing, not a regular file,
+    larger than ``max_bytes``, not MIDI or corrupt."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):  # /dev/zero, a FIFO: never read to the end
+                raise MidiReadError(f"{path}: not a regular file")
+            if max_bytes is not None and info.st_size > max_bytes:
+                raise MidiReadError(f"{path}: {info.st_size:,} bytes; at most {max_bytes:,} "
+                                    f"are read")
+            data = handle.read(max_bytes + 1 if max_bytes is not None else -1)
     except OSError as err:
         raise MidiReadError(f"{path}: cannot read: {err.strerror or err}") from None
-    if not data.startswith(b"MThd"):
-        raise MidiReadError(f"{path}: not a MIDI file (no MThd header)")
+    if max_bytes is not None and len(data) > max_bytes:
+        raise MidiReadError(f"{path}: grew past {max_bytes:,} bytes while being read")
+    _check_header(data, path)
     try:
         with warnings.catch_warnings():
             # pretty_midi warns about tempo events outside track 0; note-seq reads them anyway.
             warnings.simplefilter("ignore")
-            midi = pretty_midi.PrettyMIDI(str(path))
+            midi = pretty_midi.PrettyMIDI(io.BytesIO(data))
     except Exception as err:  # pretty_midi and mido raise many kinds on corrupt data
-        reason = str(err) or type(err).__name__
-        raise MidiReadError(f"{path}: corrupt MIDI file: {reason}") from None
+        raise MidiReadError(f"{path}: corrupt MIDI file: {_what_is_wrong(err)}") from None
     return _from_pretty_midi(midi, path.name)
+
+
+def _check_header(data: bytes, path: Path) -> None:
+    """The MThd chunk's own promises, checked before a parser trips on them."""
+    if not data.startswith(b"MThd"):
+        raise MidiReadError(f"{path}: not a MIDI file (no MThd header)")
+    if len(data) < 14:
+        raise MidiReadError(f"{path}: corrupt MIDI file: the header is cut short")
+    tracks, division = struct.unpack(">HH", data[10:14])
+    if tracks == 0 or b"MTrk" not in data[14:]:
+        raise MidiReadError(f"{path}: corrupt MIDI file: it has no tracks")
+    if division == 0:
+        raise MidiReadError(f"{path}: corrupt MIDI file: its header gives 0 ticks per beat")
+
+
+def _what_is_wrong(err: Exception) -> str:
+    """A parser's exception in words about the file, not about Python."""
+    text = str(err)
+    if isinstance(err, ZeroDivisionError):
+        return "a tempo or time signature of zero"
+    if isinstance(err, (EOFError, IndexError, struct.error)) or "empty sequence" in text:
+        return "a track is cut short or holds no events"
+    if isinstance(err, (KeyError, TypeError, AttributeError)) or not text:
+        return f"unreadable data ({type(err).__name__})"
+    return text
 
 
 def _from_pretty_midi(midi: pretty_midi.PrettyMIDI, filename: str) -> NoteSequence:

@@ -147,3 +147,61 @@ def test_stop_then_continue_sends_song_position_and_continue(jack_server):
         elif m.type in ("note_on", "note_off"):
             sounding.discard(m.note)
     assert not sounding  # Stop released everything before the Continue
+
+
+def test_loading_a_large_anchor_never_stops_the_clock(jack_server, tmp_path):
+    """A 360 KB file of 120,000 events takes seconds to read; it is read in a process of its
+    own, so the clock pulses go on the whole time. Paths outside the anchor folders and
+    special files are refused at once, in one line."""
+    import time
+
+    import mido as _mido
+    from latentjam.engine.errors import SettingError
+
+    anchors = tmp_path / "anchors"
+    anchors.mkdir()
+    big = _mido.MidiFile(type=1, ticks_per_beat=220)
+    track = _mido.MidiTrack()
+    big.tracks.append(track)
+    for i in range(60_000):
+        track.append(_mido.Message("note_on", note=60 + i % 12, velocity=80, time=0))
+        track.append(_mido.Message("note_on", note=60 + i % 12, velocity=0, time=55))
+    big.save(anchors / "big.mid")
+    config = live_config_from_dict({
+        "backend": "jack", "autostart": False, "clock": {"bpm": 240},
+        "ports": {"main": {"name": "lj-anchor"}}, "osc": {"enabled": False},
+        "anchor_dirs": [str(anchors)],
+        "tracks": [{"name": "melody", "mode": "hold", "seed": 2}],
+    })
+
+    async def run():
+        async with Performer(config) as performer:
+            loop = asyncio.get_running_loop()
+            with await loop.run_in_executor(None, MidiReceiver, "lj-anchor") as rx:
+                performer.command(cmd.Play())
+                await asyncio.wait_for(performer.started.wait(), 10)
+                refusals = []
+                for path in ("/dev/zero", "/etc/shadow", "../big.mid"):
+                    with pytest.raises(SettingError) as err:
+                        performer.command(cmd.LoadAnchor("melody", 1, path))
+                    refusals.append(str(err.value))
+                began = time.monotonic_ns()
+                performer.command(cmd.LoadAnchor("melody", 0, "big.mid"))
+                give_up = time.monotonic() + 60
+                while 0 not in performer.tracks[0].anchors and time.monotonic() < give_up:
+                    await asyncio.sleep(0.01)
+                ended = time.monotonic_ns()
+                loaded = 0 in performer.tracks[0].anchors
+                await performer.close()
+                return refusals, loaded, began, ended, rx.stop(linger_s=0.3)
+
+    refusals, loaded, began, ended, received = asyncio.run(run())
+    assert all("outside the anchor folders" in text for text in refusals)
+    assert loaded
+    seconds = (ended - began) / 1e9
+    assert seconds > 1.0, "the file must take long enough to read for the check to mean much"
+    pulses = [stamp for stamp, data in received if data == [0xF8] and began <= stamp <= ended]
+    # 96 pulses a second at 240 BPM; a loop blocked by the read would send none past the
+    # 100 ms lookahead
+    assert len(pulses) > 0.5 * 96 * seconds
+    assert max(b - a for a, b in zip(pulses, pulses[1:], strict=False)) < 0.5e9

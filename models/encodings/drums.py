@@ -163,7 +163,8 @@ class DrumsConverter:
     def to_examples(self, ns: NoteSequence, training: bool = True) -> Extraction:
         """Every distinct window of ``slice_bars`` bars of every drum track in ``ns``; with
         ``training`` off, a user's clip as it is: a bar without hits does not end the track,
-        windows start at the clip's first step, repeats stay."""
+        windows start at the clip's first step, a clip shorter than a window ends in rests,
+        repeats stay."""
         parts = split_on_time_changes(ns, keep_length=not training)
         if not parts:
             return Extraction([], {"empty": 1})
@@ -193,7 +194,8 @@ class DrumsConverter:
         for events, start in tracks:
             if not training:
                 events = [frozenset()] * start + events
-                length = whole_bars(max(len(events), qs.total_steps), cfg.steps_per_bar)
+                length = whole_bars(max(len(events), qs.total_steps, cfg.window_steps),
+                                    cfg.steps_per_bar)
                 events = events + [frozenset()] * (length - len(events))
             sliced = sliding_windows(events, cfg.window_steps, cfg.steps_per_bar)
             if not sliced:

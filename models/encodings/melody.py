@@ -239,7 +239,8 @@ class MelodyConverter:
     def to_examples(self, ns: NoteSequence, training: bool = True) -> Extraction:
         """Every distinct window of ``slice_bars`` bars of every melody in ``ns``; with
         ``training`` off, a user's clip as it is: a bar of rest does not end the melody,
-        windows start at the clip's first step, repeats stay."""
+        windows start at the clip's first step, a clip shorter than a window ends in rests,
+        repeats stay."""
         parts = split_on_time_changes(ns, keep_length=not training)
         if not parts:
             return Extraction([], {"empty": 1})
@@ -272,8 +273,8 @@ class MelodyConverter:
             events = melody.events
             if not training:
                 events = [NO_EVENT] * melody.start_step + events
-                set_length(events, whole_bars(max(len(events), qs.total_steps),
-                                              cfg.steps_per_bar))
+                set_length(events, whole_bars(max(len(events), qs.total_steps,
+                                                  cfg.window_steps), cfg.steps_per_bar))
             sliced = sliding_windows(events, cfg.window_steps, cfg.steps_per_bar)
             if not sliced:
                 skipped["shorter than a window"] += 1

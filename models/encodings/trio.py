@@ -70,8 +70,9 @@ class TrioConverter:
         """Every covered window of ``slice_bars`` bars, for every choice of instruments.
 
         With ``training`` off (a user's clip, the model's own output) every window is taken:
-        a part that rests, even for the whole window, is encoded as rests, and a part the
-        clip lacks as silence; ``kept`` counts the windows training would have skipped."""
+        a part that rests, even for the whole window, is encoded as rests, a part the clip
+        lacks as silence, a clip shorter than a window is padded with rests; ``kept`` counts
+        the windows training would have skipped."""
         parts = split_on_time_changes(ns, keep_length=not training)
         if not parts:
             return Extraction([], {"empty": 1})
@@ -97,6 +98,8 @@ class TrioConverter:
             return [], Counter({"not 4/4": 1}), Counter()
 
         total_bars = min(-(-qs.total_steps // steps_per_bar), self.max_bars)
+        if not training:  # a user's clip shorter than a window ends in rests
+            total_bars = max(total_bars, cfg.slice_bars)
         instrument_type = np.zeros(MAX_INSTRUMENT + 1, np.uint8)
         coverage = np.zeros((total_bars, MAX_INSTRUMENT + 1), bool)
         for note in qs.notes:

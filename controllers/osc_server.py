@@ -152,15 +152,20 @@ class OscServer:
         except MalformedPacket as err:
             self._reject(f"a malformed packet of {len(data)} bytes from {sender[0]}: {err}")
             return
+        # A packet acts whole or not at all: every message is read before any is carried out.
+        parsed = []
         for address, args in messages:
-            self._handle(address, args, sender)
+            try:
+                parsed.append((address, parse(address, args)))
+            except OscMessageError as err:
+                whole = f" (none of the packet's {len(messages)} messages is carried out)" \
+                    if len(messages) > 1 else ""
+                self._reject(f"{err}{whole}")
+                return
+        for address, what in parsed:
+            self._handle(address, what, sender)
 
-    def _handle(self, address: str, args: tuple, sender: Address) -> None:
-        try:
-            what = parse(address, args)
-        except OscMessageError as err:
-            self._reject(str(err))
-            return
+    def _handle(self, address: str, what: object, sender: Address) -> None:
         if isinstance(what, Ignored):
             return
         if isinstance(what, StateQuery):

@@ -235,6 +235,8 @@ def test_a_bundle_acts_in_order_and_a_bad_part_spoils_the_whole_packet():
                                ("/latentjam/track/melody/mute", 0.0)))
         spoilt = bundle(("/latentjam/stop",))[:-4] + struct.pack(">i", -4)  # a broken tail
         client.send_raw(spoilt)
+        client.send_raw(bundle(("/latentjam/track/melody/mute", 1.0),  # one value out of
+                               ("/latentjam/tempo", 9000.0)))  # range: none of it acts
         client.send("/latentjam/panic")
         await until(lambda: len(engine.commands) == 4)
         await server.close()

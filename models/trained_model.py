@@ -61,14 +61,16 @@ def model_config(model: str | Path | None = None,
     """The config ``TrainedModel.load(model, config)`` settles on, read cheaply: our own
     files give theirs from the header alone (what kind a model is, before loading it)."""
     path = resolve_model(model)
-    if config is None:
-        kind, source = detect_format(path)
-        if kind == "native":
-            stored = checkpoint_config(LoadedCheckpoint({}, read_metadata(source), kind, source))
-            if stored is not None:
-                return stored
-        return _settle_config(load_checkpoint(path), path, None)
-    return _settle_config(LoadedCheckpoint({}, {}, "", path), path, config)
+    if isinstance(config, ModelConfig):
+        return config
+    if config is not None:
+        return load_config(config)
+    kind, source = detect_format(path)
+    if kind == "native":
+        stored = checkpoint_config(LoadedCheckpoint({}, read_metadata(source), kind, source))
+        if stored is not None:
+            return stored
+    return _settle_config(load_checkpoint(path), path, None)
 
 
 log = logging.getLogger(__name__)

@@ -54,6 +54,7 @@ def test_the_default_set_is_the_documented_example_humanized():
     ({"clock": {"bpm": 1000}}, "clock:"),
     ({"osc": {"port": -1}}, "osc:"),
     ({"tempo": 120}, "unknown key 'tempo'"),
+    ({"anchor_dirs": ["anchors", ""]}, "anchor_dirs must be a list of folder names"),
 ])
 def test_a_mistake_is_named_by_its_key(data, named):
     with pytest.raises(SettingError) as err:

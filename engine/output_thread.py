@@ -199,6 +199,10 @@ class OutputThread:
         if item is _STOP:
             self._stopping = True
         elif item is _PANIC:
+            # What is already due goes first (a followed master's last pulses before its
+            # Stop); only what lies ahead is dropped.
+            for event in self._heap.pop_due(time.perf_counter_ns()):
+                self._send(event)
             self._silence()
         else:
             self._heap.push(item)

@@ -26,6 +26,7 @@ from latentjam.engine.clocks.base import (
     ClockLost,
     ClockRegained,
     ClockSource,
+    Pulsed,
     Started,
     Stopped,
     TempoChanged,
@@ -204,6 +205,8 @@ class Performer:
                             event.bpm)
             elif isinstance(event, ClockRegained):
                 log.warning("the external clock is back")
+            elif isinstance(event, Pulsed):
+                self._forward_pulse(event.tick)
             else:  # Positioned: where the next Continue resumes
                 self._position = event.tick
 
@@ -215,12 +218,14 @@ class Performer:
         self._handed_ns = 0
         for track in self.tracks:
             track.restart(self._next_bar)
-        for key in self._clock_ports():
-            if event.resumed:
-                self._queue.push(TimedMessage(event.tick, song_position(event.tick), key))
-                self._queue.push(TimedMessage(event.tick, mido.Message("continue"), key))
-            else:
-                self._queue.push(TimedMessage(event.tick, mido.Message("start"), key))
+        transport = [song_position(event.tick), mido.Message("continue")] if event.resumed \
+            else [mido.Message("start")]
+        for message in transport:
+            if self.clock.leads:
+                for key in self._clock_ports():
+                    self._queue.push(TimedMessage(event.tick, message, key))
+            else:  # the master's Start has come: on, before the pulses that follow it
+                self._send_transport(message, OutputThread.now_ns())
         self._program_changes(event.tick)
         log.info("%s at bar %d", "continue" if event.resumed else "start", self._next_bar + 1)
         self.started.set()
@@ -232,6 +237,13 @@ class Performer:
         self.output.panic()
         self._send_transport(mido.Message("stop"), OutputThread.now_ns())
         log.info("stop at bar %d", event.tick // self._bar_ticks + 1)
+
+    def _forward_pulse(self, tick: int) -> None:
+        """A followed master's pulse (it plays ``tick``), out at once to the clock ports: one
+        for each it sends, never one it did not, and each before the Stop that follows it
+        (the pulses of a leading clock come from the bars)."""
+        if self._playing:
+            self._send_transport(CLOCK_MESSAGE, OutputThread.now_ns())
 
     def _clock_ports(self) -> list[str]:
         ports = self.config.ports
@@ -275,6 +287,8 @@ class Performer:
             for message, offset in track.bar_events(bar, bar_tick, audible):
                 if message.tick >= self._start_tick:
                     self._queue.push(message, offset)
+        if not self.clock.leads:
+            return  # a follower forwards its master's pulses as they come (_forward_pulse)
         clock_ports = self._clock_ports()
         for tick in clock_ticks(max(bar_tick, self._start_tick), bar_tick + self._bar_ticks):
             for key in clock_ports:

@@ -9,6 +9,7 @@ from latentjam.engine.clocks.base import (
     ClockLost,
     ClockRegained,
     Positioned,
+    Pulsed,
     Started,
     Stopped,
     TempoChanged,
@@ -136,8 +137,51 @@ def test_a_silent_clock_free_runs_and_is_picked_up_again():
     assert follower.check(int(times[-1]) + 50 * MS) == []
     assert follower.check(int(times[-1]) + 150 * MS) == [ClockLost(pytest.approx(120))]
     assert follower.timeline() is not None  # free-running
-    late = times[-1] + 20 * (60e9 / (120 * 24))  # the master kept time: pulse 47 + 20
+    late = times[-1] + 20 * (60e9 / (120 * 24))  # 416 ms later: held up, not lost
     events = feed(follower, [late])
     assert events[0] == ClockRegained()
-    assert follower.timeline().ns_at((47 + 20) * TICKS_PER_CLOCK) == pytest.approx(late,
-                                                                                     abs=MS)
+    # the master's next pulse, however late (a device downstream counts them)
+    assert follower.timeline().ns_at(48 * TICKS_PER_CLOCK) == pytest.approx(late, abs=MS)
+
+
+def test_after_a_long_silence_the_master_is_taken_to_have_kept_time():
+    follower = TempoFollower()
+    follower.on_message(0xFA, b"", 0)
+    times = pulse_times(120, 48)
+    feed(follower, times)
+    follower.check(int(times[-1]) + 150 * MS)
+    late = times[-1] + 60 * (60e9 / (120 * 24))  # 1.25 s: a cable pulled while it ran
+    feed(follower, [late])
+    assert follower.timeline().ns_at((47 + 60) * TICKS_PER_CLOCK) == pytest.approx(late, abs=MS)
+
+
+def test_pulses_held_up_and_delivered_in_a_burst_gain_nothing():
+    """A loaded machine holds 150 ms of pulses, then delivers them at once: the follower
+    counts every one as the master's next (one Pulsed each), keeps the tempo, and is back in
+    phase with the master once the pulses flow again."""
+    follower = TempoFollower()
+    follower.on_message(0xFA, b"", 0)
+    period = 60e9 / (120 * 24)
+    times = pulse_times(120, 24 * 8)
+    burst_at = times[-1] + 8 * period  # pulses 192..198 held up until pulse 199 is due
+    held = [burst_at + k * 0.1 * MS for k in range(8)]
+    after = [times[-1] + (9 + k) * period for k in range(48)]
+    feed(follower, times)
+    follower.check(int(times[-1] + 7 * period))  # a silence noticed
+    events = feed(follower, held + after)
+    pulses = [e.tick for e in [*events] if isinstance(e, Pulsed)]
+    assert pulses == [(192 + k) * TICKS_PER_CLOCK for k in range(8 + 48)]
+    assert follower.bpm == pytest.approx(120, rel=1e-3)
+    last = 192 + 8 + 48 - 1
+    assert follower.timeline().ns_at(last * TICKS_PER_CLOCK) == pytest.approx(after[-1], abs=MS)
+
+
+def test_every_pulse_while_playing_is_reported_once():
+    follower = TempoFollower()
+    events = feed(follower, pulse_times(120, 5))  # before Start: nothing to forward
+    follower.on_message(0xFA, b"", 0)
+    events = feed(follower, pulse_times(120, 30, start_ns=100 * MS))
+    assert [e.tick for e in events if isinstance(e, Pulsed)] == [
+        k * TICKS_PER_CLOCK for k in range(30)]
+    follower.on_message(0xFC, b"", 2_000 * MS)
+    assert not [e for e in feed(follower, [2_100 * MS]) if isinstance(e, Pulsed)]

@@ -3,8 +3,9 @@
 A clock source answers one question, "where does tick t sound?", with a ``Timeline`` (None
 while the transport is stopped), and reports what happens to the transport as events on an
 asyncio queue the performer reads. The MIDI clock the engine *sends* (0xF8 every 20 ticks,
-Start, Stop, Continue, Song Position Pointer) is made by the scheduler from the timeline, the
-same way whatever the source, so a follower forwards a filtered clock to the ports that want it.
+Start, Stop, Continue, Song Position Pointer) is made by the scheduler from the timeline when
+the engine leads; a follower reports each of its master's pulses (``Pulsed``) and the engine
+forwards exactly those, at the tick the pulse plays, to the ports that want clock.
 
 A source that leads (the internal master) obeys ``start``/``stop``/``set_tempo``; a follower
 takes those from outside and answers them by logging why it cannot (``leads`` is False);
@@ -61,7 +62,16 @@ class ClockRegained:
     """Ticks arrive again after ``ClockLost``."""
 
 
-TransportEvent = Started | Stopped | Positioned | TempoChanged | ClockLost | ClockRegained
+@dataclass(frozen=True, slots=True)
+class Pulsed:
+    """A follower's master sent the clock pulse that plays ``tick``: the engine forwards one
+    pulse for each, so a device downstream counts exactly the master's pulses."""
+
+    tick: int
+
+
+TransportEvent = (Started | Stopped | Positioned | TempoChanged | ClockLost | ClockRegained
+                  | Pulsed)
 
 
 class ClockSource(Protocol):

@@ -16,9 +16,13 @@ look like a tempo change at every burst.
 
 MIDI's rules: after Start (0xFA) or Continue (0xFB) the next clock pulse is the first beat
 played (from 0, or from the Song Position Pointer's 16th note for Continue); Stop (0xFC)
-stops; a Song Position Pointer is only acted on while stopped. When pulses stop arriving while
-playing, the clock free-runs at the last tempo (``ClockLost``) and picks the phase up again
-from the next pulse (``ClockRegained``), numbering it by when it came.
+stops; a Song Position Pointer is only acted on while stopped. Every pulse while playing is
+reported (``Pulsed``) for the engine to forward. When pulses stop arriving while playing, the
+clock free-runs at the last tempo (``ClockLost``) and picks the phase up again from the next
+pulse (``ClockRegained``). A pulse is the master's next one, however late: pulses held up by a
+loaded machine or a MIDI system's buffer and then delivered in a burst are the master's count,
+not a jump ahead. Only after a silence of ``RENUMBER_MIN_NS`` and two beats (a cable pulled
+while the master ran) is the pulse numbered by when it came.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from latentjam.engine.clocks.base import (
     ClockLost,
     ClockRegained,
     Positioned,
+    Pulsed,
     Started,
     Stopped,
     TempoChanged,
@@ -52,6 +57,9 @@ LOST_AFTER_PULSES = 4  # this many periods without a pulse (and at least LOST_MI
 LOST_MIN_NS = 100_000_000  # ... means the clock has stopped ticking
 MIN_PERIOD_NS, MAX_PERIOD_NS = _period_ns_at(400.0), _period_ns_at(10.0)
 TEMPO_REPORT_BPM = 0.5  # a tempo change smaller than this is not reported as an event
+HOLD_PERIOD_PULSES = 12  # after a silence, the period is kept until the window has this many
+RENUMBER_MIN_NS = 1_000_000_000  # a silence this long (and two beats) lost pulses: the next
+RENUMBER_MIN_PULSES = 48  # one is numbered by the line, as the master kept time
 
 
 
@@ -71,6 +79,7 @@ class TempoFollower:
         self._origin: tuple[int, int] | None = None  # (pulse number, tick) while playing
         self._position = 0  # where Continue resumes (tick)
         self._reported_bpm = initial_bpm
+        self._hold_period = False  # after a silence: keep the period until pulses spread out
         self.lost = False
 
     @property
@@ -130,12 +139,19 @@ class TempoFollower:
         stopped, the line starts again from this pulse at the tempo it had."""
         if self._last_pulse is None:
             return 0
-        if self.lost:
+        silence = at_ns - self._last_ns
+        if self.lost and silence >= max(RENUMBER_MIN_NS, RENUMBER_MIN_PULSES * self._period):
             return max(round((at_ns - self._intercept) / self._period), self._last_pulse + 1)
-        if self._silent_for(at_ns):
-            self._pulses.clear()
-            self._outliers = []
+        if self.lost or self._silent_for(at_ns):  # held up: the line starts from this pulse
+            self._restart_line()
         return self._last_pulse + 1
+
+    def _restart_line(self) -> None:
+        """Fit the line anew from the next pulse, at the tempo it had: pulses that come in a
+        burst after a silence say nothing of the tempo until they spread out again."""
+        self._pulses.clear()
+        self._outliers = []
+        self._hold_period = True
 
     def _pulse(self, at_ns: int) -> list[TransportEvent]:
         events: list[TransportEvent] = []
@@ -151,6 +167,8 @@ class TempoFollower:
             events.append(Started(tick, resumed=resumed))
             self._armed = None
             self.playing = True
+        if self.playing:
+            events.append(Pulsed(self._tick_of(number)))
         if abs(self.bpm - self._reported_bpm) >= TEMPO_REPORT_BPM:
             self._reported_bpm = self.bpm
             events.append(TempoChanged(self.bpm))
@@ -186,10 +204,12 @@ class TempoFollower:
 
     def _fit(self) -> None:
         n = len(self._pulses)
-        if n == 1:  # one pulse: keep the period, put the line through it
-            number, at_ns = self._pulses[0]
-            self._intercept = at_ns - self._period * number
+        if n == 1 or self._hold_period and n < HOLD_PERIOD_PULSES:
+            # Keep the period; the line goes through the pulse that came earliest against it
+            # (pulses are held up, never early, so the earliest is the truest)
+            self._intercept = min(at_ns - self._period * number for number, at_ns in self._pulses)
             return
+        self._hold_period = False
         base_number, base_ns = self._pulses[0]
         xs = [number - base_number for number, _ in self._pulses]
         ys = [at_ns - base_ns for _, at_ns in self._pulses]

@@ -166,6 +166,61 @@ class VirtualSynth(MidiReceiver):
         self._child.wait()
 
 
+class ClockMaster:
+    """A process of its own with a virtual JACK MIDI output called ``name`` that sends MIDI
+    clock when told (a drum machine or a DAW leading), and can vanish as a crashed one does.
+    ``send("start")``, ``send("pulses 96 240")`` (count, BPM; returns when sent),
+    ``send("stop")``."""
+
+    def __init__(self, name: str) -> None:
+        self._child = subprocess.Popen([sys.executable, __file__, "master", name],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        ready = self._child.stdout.readline().strip()
+        if ready != "ready":
+            self._child.kill()
+            raise RuntimeError(f"ClockMaster {name!r} did not start: {ready!r}")
+
+    def send(self, command: str) -> None:
+        self._child.stdin.write(command + "\n")
+        self._child.stdin.flush()
+        assert self._child.stdout.readline().strip() == "done"
+
+    def kill(self) -> None:
+        self._child.kill()
+        self._child.wait()
+
+    def __enter__(self) -> ClockMaster:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._child.poll() is None:
+            self.kill()
+
+
+def _master_main(name: str) -> None:
+    import rtmidi
+
+    midi_out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"latentjam-test-{name}")
+    midi_out.open_virtual_port(name)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if words[:1] == ["start"]:
+            midi_out.send_message([0xFA])
+        elif words[:1] == ["stop"]:
+            midi_out.send_message([0xFC])
+        elif words[:1] == ["pulses"]:
+            count, bpm = int(words[1]), float(words[2])
+            period, deadline = 60 / (bpm * 24), time.perf_counter()
+            for _ in range(count):
+                while time.perf_counter() < deadline:
+                    time.sleep(0.0005)
+                midi_out.send_message([0xF8])
+                deadline += period
+        print("done", flush=True)
+    midi_out.close_port()
+
+
 def _record(midi_in, open_port) -> None:
     """Record from ``midi_in`` (the callback is set before ``open_port()`` opens it) and
     answer "count" and "dump" on stdin."""
@@ -208,3 +263,5 @@ if __name__ == "__main__" and sys.argv[1:2] == ["receive"]:
     _receive_main(sys.argv[2])
 elif __name__ == "__main__" and sys.argv[1:2] == ["synth"]:
     _synth_main(sys.argv[2])
+elif __name__ == "__main__" and sys.argv[1:2] == ["master"]:
+    _master_main(sys.argv[2])

@@ -124,3 +124,41 @@ def test_a_slaved_set_follows_the_masters_start_tempo_and_stop(jack_server):
     assert kinds.count("clock") == 12 * 24
     after_stop = [mido.Message.from_bytes(d) for _, d in received[kinds.index("stop"):]]
     assert not [m for m in after_stop if m.type == "note_on" and m.velocity > 0]
+
+
+def test_a_master_that_crashes_and_comes_back_is_followed_again(jack_server):
+    """kill -9 of the master, then a new one under the same port name: the set free-runs
+    meanwhile, then hears the new master's Start, pulses and Stop (and stops)."""
+    from jack_server import ClockMaster
+
+    config = live_config_from_dict({
+        "backend": JACK, "osc": {"enabled": False},
+        "clock": {"source": "midi", "input_port": "lj-master"},
+        "ports": {"main": {"name": "lj-follows"}},
+        "tracks": [{"name": "melody", "mode": "hold", "seed": 2}]})
+
+    async def until(condition, timeout_s=20.0):
+        give_up = asyncio.get_running_loop().time() + timeout_s
+        while not condition() and asyncio.get_running_loop().time() < give_up:
+            await asyncio.sleep(0.02)
+        return condition()
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        with ClockMaster("lj-master") as master:
+            async with Performer(config) as performer:
+                await loop.run_in_executor(None, master.send, "start")
+                await loop.run_in_executor(None, master.send, "pulses 96 240")
+                playing = performer.state().playing
+                master.kill()
+                lost = await until(lambda: performer.state().clock_status == "free-running")
+                with ClockMaster("lj-master") as again:
+                    back = await until(lambda: performer.clock.reopened == 1)
+                    await loop.run_in_executor(None, again.send, "start")
+                    await loop.run_in_executor(None, again.send, "pulses 48 240")
+                    restarted = performer.state().playing
+                    await loop.run_in_executor(None, again.send, "stop")
+                    stopped = await until(lambda: not performer.state().playing)
+        return playing, lost, back, restarted, stopped
+
+    assert asyncio.run(run()) == (True, True, True, True, True)

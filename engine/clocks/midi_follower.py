@@ -2,7 +2,11 @@
 
 The input runs in a process of its own (``engine.midi_input`` says why); its timestamped
 messages feed ``TempoFollower``, whose transport events go to the performer and whose
-timeline the scheduler reads.
+timeline the scheduler reads. An existing input (another program's clock output) is watched
+as the output ports are: when it goes (the master quits or crashes) the engine free-runs and
+says so, and when a port of that name is listed again, or the clock stays silent though its
+port is listed (a master restarted faster than the port list is read), the input is opened
+anew, so the master's next Start, pulses and Stop are obeyed.
 """
 
 from __future__ import annotations
@@ -14,13 +18,17 @@ import time
 
 from latentjam.engine.clocks.base import ClockLost, TransportEvent
 from latentjam.engine.clocks.tempo_follower import TempoFollower
+from latentjam.engine.errors import PortError
 from latentjam.engine.midi_input import MidiInputProcess
+from latentjam.engine.ports import list_ports
 from latentjam.engine.timeline import Timeline
 
 log = logging.getLogger(__name__)
 
 VIRTUAL_INPUT = "latentjam clock in"
 CHECK_PERIOD_S = 0.02  # how often a silent clock is looked for
+WATCH_PERIOD_S = 0.5  # how often an existing input's port is looked for in the port list
+REOPEN_SILENT_AFTER_S = 1.0  # a free-running follower opens its listed input anew this often
 
 
 class MidiClockFollower:
@@ -33,8 +41,13 @@ class MidiClockFollower:
         self._input = MidiInputProcess(port_name or VIRTUAL_INPUT, virtual=virtual,
                                        backend=backend, on_message=self._message,
                                        on_lost=self._input_lost)
+        self._virtual, self._backend = virtual, backend
         self._events: asyncio.Queue[TransportEvent] | None = None
         self._check_task: asyncio.Task | None = None
+        self._watch_task: asyncio.Task | None = None
+        self._input_gone = False
+        self._opened_at = time.monotonic()
+        self.reopened = 0  # times the input was opened anew after its port came back
         self._refusal_logged = False
 
     @property
@@ -44,8 +57,10 @@ class MidiClockFollower:
     async def open(self, events: asyncio.Queue[TransportEvent]) -> None:
         self._events = events
         name = await self._input.open()
-        self._check_task = asyncio.get_running_loop().create_task(
-            self._check_loop(), name="midi clock: silence")
+        loop = asyncio.get_running_loop()
+        self._check_task = loop.create_task(self._check_loop(), name="midi clock: silence")
+        if not self._virtual:
+            self._watch_task = loop.create_task(self._watch_loop(), name="midi clock: port")
         log.info("following the MIDI clock on %r", name)
 
     def _message(self, status: int, data: bytes, at_ns: int) -> None:
@@ -53,10 +68,48 @@ class MidiClockFollower:
             self._events.put_nowait(event)
 
     def _input_lost(self) -> None:
+        self._input_gone = True
         log.error("free-running at %.1f BPM", self.follower.bpm)
+        self._free_run()
+
+    def _free_run(self) -> None:
         if self.follower.playing and not self.follower.lost:
             self.follower.lost = True
             self._events.put_nowait(ClockLost(self.follower.bpm))
+
+    async def _watch_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(WATCH_PERIOD_S)
+            try:
+                listing = await loop.run_in_executor(None, list_ports, self._backend)
+            except PortError as err:
+                log.debug("cannot list ports to watch the clock input: %s", err)
+                continue
+            listed = self._input.port_name in listing.inputs
+            if not listed and not self._input_gone:
+                self._input_gone = True
+                log.warning("the MIDI clock input %r has gone; free-running at %.1f BPM "
+                            "until it comes back", self._input.port_name, self.follower.bpm)
+                self._free_run()
+            elif listed and (self._input_gone or self.follower.lost and
+                             time.monotonic() - self._opened_at >= REOPEN_SILENT_AFTER_S):
+                # A master that restarts at once keeps its port's name, but our connection
+                # to it went with the old one: a silent input is opened anew
+                await self._reopen()
+
+    async def _reopen(self) -> None:
+        name = self._input.port_name
+        await self._input.close()
+        try:
+            await self._input.open()
+        except PortError as err:
+            log.debug("the clock input %r is listed but does not open yet: %s", name, err)
+            return
+        self._input_gone = False
+        self._opened_at = time.monotonic()
+        self.reopened += 1
+        log.warning("the MIDI clock input %r is back; following it again", name)
 
     async def _check_loop(self) -> None:
         while True:
@@ -65,11 +118,12 @@ class MidiClockFollower:
                 self._events.put_nowait(event)
 
     async def close(self) -> None:
-        if self._check_task is not None:
-            self._check_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._check_task
-            self._check_task = None
+        for task in (self._check_task, self._watch_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._check_task = self._watch_task = None
         await self._input.close()
 
     def timeline(self) -> Timeline | None:

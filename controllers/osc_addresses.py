@@ -189,6 +189,7 @@ def feedback(state: EngineState) -> dict[str, tuple]:
         f"{ROOT}/tempo": (float(state.bpm),),
         f"{ROOT}/beat": (state.bar + 1, state.beat + 1),
         f"{ROOT}/clock": (state.clock, state.clock_status),
+        f"{ROOT}/skipped": (state.skipped_notes, state.skipped_pulses),
     }
     for track in state.tracks:
         base = f"{ROOT}/track/{track.name}"

@@ -36,3 +36,5 @@ class EngineState:
     bar: int  # 0-based bar of the performance
     beat: int  # 0-based beat in the bar
     tracks: tuple[TrackState, ...]
+    skipped_notes: int = 0  # note-ons left out because they came due too late (a stall)
+    skipped_pulses: int = 0  # clock pulses left out for the same reason

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 
 from latentjam.engine.event_heap import EventHeap
 from latentjam.engine.events import ScheduledMessage
+from latentjam.engine.late import LATE_DROP_NS, is_note_start
 from latentjam.engine.note_tracker import NoteTracker
 from latentjam.engine.sinks import MessageSink
 
@@ -85,6 +86,7 @@ class OutputThread:
         self._errors = array("q", bytes(8 * error_capacity))
         self._sent = 0
         self._failed = 0
+        self._late_dropped = 0
         self._failing_ports: set[str] = set()
         self._stopping = False
         self._flushed = threading.Event()
@@ -142,6 +144,11 @@ class OutputThread:
         return self._sent
 
     @property
+    def late_dropped(self) -> int:
+        """Note-ons left out because they came due too late (the thread was held up)."""
+        return self._late_dropped
+
+    @property
     def failed_count(self) -> int:
         """Messages a port refused (logged once per run of failures on that port)."""
         return self._failed
@@ -181,7 +188,13 @@ class OutputThread:
             return
         while time.perf_counter_ns() < deadline:
             pass
-        for event in self._heap.pop_due(time.perf_counter_ns()):
+        now = time.perf_counter_ns()
+        for event in self._heap.pop_due(now):
+            if now - event.deadline_ns > LATE_DROP_NS and is_note_start(event.message):
+                # after a stall: a burst of notes is no music (its clock pulses go, few as
+                # they are this close; the performer drops the rest and resyncs)
+                self._late_dropped += 1
+                continue
             self._send(event)
 
     def _wait_for_inbox(self, timeout_s: float) -> None:

@@ -36,9 +36,16 @@ from latentjam.engine.clocks.factory import make_clock
 from latentjam.engine.engine_state import EngineState
 from latentjam.engine.errors import EngineError, SettingError
 from latentjam.engine.events import ScheduledMessage, TimedMessage
+from latentjam.engine.late import (
+    LATE_DROP_NS,
+    drop_late,
+    resync_messages,
+    resync_sequence,
+    resync_tick,
+)
 from latentjam.engine.live_config import DEFAULT_CHANNELS, LiveConfig, TrackConfig
 from latentjam.engine.loops import DRUMS, MELODY, Route
-from latentjam.engine.midi_clock_out import clock_ticks, song_position
+from latentjam.engine.midi_clock_out import TICKS_PER_MIDI_BEAT, clock_ticks, song_position
 from latentjam.engine.model_worker import ModelClient
 from latentjam.engine.output_thread import REALTIME_PRIORITY, OutputThread
 from latentjam.engine.port_watch import WatchedOutput
@@ -87,6 +94,9 @@ class Performer:
                                      self._run_in_background)
         self.started = asyncio.Event()  # set at the first Started event
         self.first_note_ns: int | None = None  # the deadline of the first note handed over
+        self.skipped_notes = 0  # note-ons dropped as too late (after a stall)
+        self.skipped_pulses = 0  # clock pulses dropped as too late
+        self._resync_pending = False  # a follower's receivers wait to be put back on the grid
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -194,21 +204,27 @@ class Performer:
     async def _event_loop(self) -> None:
         while True:
             event = await self._events.get()
-            if isinstance(event, Started):
-                self._on_started(event)
-            elif isinstance(event, Stopped):
-                self._on_stopped(event)
-            elif isinstance(event, TempoChanged):
-                log.info("tempo %.2f BPM", event.bpm)
-            elif isinstance(event, ClockLost):
-                log.warning("the external clock stopped ticking: free-running at %.2f BPM",
-                            event.bpm)
-            elif isinstance(event, ClockRegained):
-                log.warning("the external clock is back")
-            elif isinstance(event, Pulsed):
-                self._forward_pulse(event.tick)
-            else:  # Positioned: where the next Continue resumes
-                self._position = event.tick
+            try:
+                self._on_event(event)
+            except Exception:  # the clock must keep going: log, and on to the next event
+                log.exception("performer: handling %s failed; carrying on", event)
+
+    def _on_event(self, event: TransportEvent) -> None:
+        if isinstance(event, Started):
+            self._on_started(event)
+        elif isinstance(event, Stopped):
+            self._on_stopped(event)
+        elif isinstance(event, TempoChanged):
+            log.info("tempo %.2f BPM", event.bpm)
+        elif isinstance(event, ClockLost):
+            log.warning("the external clock stopped ticking: free-running at %.2f BPM",
+                        event.bpm)
+        elif isinstance(event, ClockRegained):
+            log.warning("the external clock is back")
+        elif isinstance(event, Pulsed):
+            self._forward_pulse(event)
+        else:  # Positioned: where the next Continue resumes
+            self._position = event.tick
 
     def _on_started(self, event: Started) -> None:
         self._queue.clear()
@@ -224,8 +240,11 @@ class Performer:
             if self.clock.leads:
                 for key in self._clock_ports():
                     self._queue.push(TimedMessage(event.tick, message, key))
-            else:  # the master's Start has come: on, before the pulses that follow it
-                self._send_transport(message, OutputThread.now_ns())
+            else:  # the master's Start has come: on at once, before what plays at its tick
+                timeline = self.clock.timeline()
+                now = OutputThread.now_ns()
+                self._send_transport(message, min(timeline.ns_at(event.tick), now)
+                                     if timeline else now)
         self._program_changes(event.tick)
         log.info("%s at bar %d", "continue" if event.resumed else "start", self._next_bar + 1)
         self.started.set()
@@ -238,12 +257,29 @@ class Performer:
         self._send_transport(mido.Message("stop"), OutputThread.now_ns())
         log.info("stop at bar %d", event.tick // self._bar_ticks + 1)
 
-    def _forward_pulse(self, tick: int) -> None:
-        """A followed master's pulse (it plays ``tick``), out at once to the clock ports: one
-        for each it sends, never one it did not, and each before the Stop that follows it
-        (the pulses of a leading clock come from the bars)."""
-        if self._playing:
-            self._send_transport(CLOCK_MESSAGE, OutputThread.now_ns())
+    def _forward_pulse(self, pulse: Pulsed) -> None:
+        """A followed master's pulse, out at once to the clock ports: one for each it sends,
+        never one it did not, and each before the Stop that follows it (the pulses of a
+        leading clock come from the bars). Pulses that waited out a stall of the engine are
+        dropped, and the receivers put back on the grid at the next 16th note."""
+        if not self._playing:
+            return
+        now = OutputThread.now_ns()
+        if now - pulse.at_ns > LATE_DROP_NS:
+            self._resync_pending = True
+            self.skipped_pulses += 1
+            return
+        if self._resync_pending:
+            if pulse.tick % TICKS_PER_MIDI_BEAT:
+                self.skipped_pulses += 1
+                return
+            log.warning("the engine stalled: %d clock pulses in all were too late to forward; "
+                        "the clock goes on at bar %d with Song Position Pointer",
+                        self.skipped_pulses, pulse.tick // self._bar_ticks + 1)
+            self._resync_pending = False
+            for message in resync_sequence(pulse.tick):
+                self._send_transport(message, now)
+        self._send_transport(CLOCK_MESSAGE, now)
 
     def _clock_ports(self) -> list[str]:
         ports = self.config.ports
@@ -271,13 +307,28 @@ class Performer:
             self._next_bar += 1
         if self.recorder.takes:
             self.recorder.finish_due(timeline.tick_at_ns(now_ns))
-        due = self._queue.pop_due(timeline, horizon)
+        due, notes, pulses = drop_late(self._queue.pop_due(timeline, horizon), now_ns)
+        if notes or pulses:
+            self._skipped(notes, pulses, timeline.tick_at_ns(horizon))
         if due:
             if self.first_note_ns is None:
                 notes = [e.deadline_ns for e in due if e.message.type == "note_on"]
                 self.first_note_ns = min(notes) if notes else None
             self.output.submit_many(due)
         self._handed_ns = horizon
+
+    def _skipped(self, notes: int, pulses: int, handed_tick: int) -> None:
+        """Messages came due too late (a stall): count them, say so once, and put a leading
+        clock's receivers back on the grid after the ticks already handed over."""
+        self.skipped_notes += notes
+        self.skipped_pulses += pulses
+        log.warning("the engine stalled: %d notes and %d clock pulses were too late and were "
+                    "skipped", notes, pulses)
+        if pulses and self.clock.leads:
+            tick = resync_tick(handed_tick)
+            for key in self._clock_ports():
+                for message in resync_messages(tick, key):
+                    self._queue.push(message)
 
     def _prepare_bar(self, bar: int) -> None:
         bar_tick = bar * self._bar_ticks
@@ -357,7 +408,7 @@ class Performer:
         bpm = float(timeline.bpm_at(tick)) if timeline else float(self.config.clock.bpm)
         tracks = tuple(track.state(*self._routing[track.name]) for track in self.tracks)
         return EngineState(self._playing, self.clock.kind, self.clock.status(), bpm, tick,
-                           bar, beat, tracks)
+                           bar, beat, tracks, self.skipped_notes, self.skipped_pulses)
 
 
 def _routes(track: TrackConfig, kind: str, index: int) -> dict[str, Route]:

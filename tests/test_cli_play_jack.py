@@ -140,3 +140,43 @@ def test_play_with_a_trained_melody_model_jams_over_the_default_drums(jack_serve
     assert {m.channel for m in ons} == {0, 9}  # the user's melody and the default drums
     for channel in (0, 9):
         assert len({m.velocity for m in ons if m.channel == channel}) > 2  # humanized
+
+
+def test_after_a_stall_the_backlog_is_skipped_not_sent_as_a_burst(jack_server):
+    """SIGSTOP for 2 s, then SIGCONT: the notes and pulses that came due meanwhile are left
+    out (not sent at once), and the clock goes on with Stop, Song Position and Continue."""
+    port = "lj-cli-stall"
+    player = subprocess.Popen(
+        BASE + ["play", "--backend", "jack", "--port", port, "--no-osc", "--seed", "3",
+                "--bpm", "240"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+    try:
+        wait_for_port(port)
+        with MidiReceiver(port) as rx:
+            rx.wait_for(200, timeout_s=20)
+            player.send_signal(signal.SIGSTOP)
+            time.sleep(2.0)
+            player.send_signal(signal.SIGCONT)
+            time.sleep(1.5)
+            player.send_signal(signal.SIGTERM)
+            _, err = player.communicate(timeout=15)
+            received = rx.stop(linger_s=0.2)
+    finally:
+        if player.poll() is None:
+            player.kill()
+            player.wait()
+    assert player.returncode == 0, err
+    stamps = [stamp for stamp, _ in received]
+    gap = max(range(1, len(stamps)), key=lambda i: stamps[i] - stamps[i - 1])
+    assert stamps[gap] - stamps[gap - 1] > 1.5e9  # the stall
+    after = [(stamp, mido.Message.from_bytes(data)) for stamp, data in received[gap:]]
+    burst = [m for stamp, m in after if stamp - stamps[gap] < 100_000_000]
+    # 2 s at 240 BPM: 192 pulses and a dozen notes came due. In the first 100 ms: what the
+    # output thread held (100 ms of look-ahead), what is less than 50 ms late, and 100 ms of
+    # pulses at their time: 30 at most, not the backlog
+    assert sum(m.type == "clock" for m in burst) <= 30
+    assert sum(m.type == "note_on" and m.velocity > 0 for m in burst) <= 4
+    kinds = [m.type for _, m in after]
+    resync = kinds.index("songpos")
+    assert kinds[resync - 1:resync + 2] == ["stop", "songpos", "continue"]
+    assert "clock" in kinds[resync + 2:] and "too late and were skipped" in err

@@ -128,7 +128,8 @@ def test_feedback_of_a_whole_state():
     assert messages[f"{T}/solo"] == (1,)
     assert messages[f"{T}/loops"] == (9,)
     assert messages[f"{T}/late"] == (1,)
-    assert len(messages) == 4 + 9
+    assert messages["/latentjam/skipped"] == (0, 0)  # notes, pulses skipped after stalls
+    assert len(messages) == 5 + 9
 
 
 def test_changed_gives_only_what_differs():

@@ -68,6 +68,7 @@ class Pulsed:
     pulse for each, so a device downstream counts exactly the master's pulses."""
 
     tick: int
+    at_ns: int = 0  # when it arrived (on time.perf_counter_ns)
 
 
 TransportEvent = (Started | Stopped | Positioned | TempoChanged | ClockLost | ClockRegained

@@ -168,7 +168,7 @@ class TempoFollower:
             self._armed = None
             self.playing = True
         if self.playing:
-            events.append(Pulsed(self._tick_of(number)))
+            events.append(Pulsed(self._tick_of(number), at_ns))
         if abs(self.bpm - self._reported_bpm) >= TEMPO_REPORT_BPM:
             self._reported_bpm = self.bpm
             events.append(TempoChanged(self.bpm))

@@ -115,10 +115,11 @@ class MidiInputProcess:
             self._conn = None
         process, self._process = self._process, None
         if process is not None:
-            await asyncio.get_running_loop().run_in_executor(None, _end, process)
+            await asyncio.get_running_loop().run_in_executor(None, end_process, process)
 
 
-def _end(process: multiprocessing.Process) -> None:
+def end_process(process: multiprocessing.process.BaseProcess) -> None:
+    """Wait a little for a child that was told to go, then make it."""
     process.join(2.0)
     if process.is_alive():
         process.terminate()

@@ -48,6 +48,7 @@ from latentjam.engine.loops import DRUMS, MELODY, Route
 from latentjam.engine.midi_clock_out import TICKS_PER_MIDI_BEAT, clock_ticks, song_position
 from latentjam.engine.model_worker import ModelClient
 from latentjam.engine.output_thread import REALTIME_PRIORITY, OutputThread
+from latentjam.engine.port_lister import PortLister
 from latentjam.engine.port_watch import WatchedOutput
 from latentjam.engine.recorder import LoopRecorder
 from latentjam.engine.scheduler import MAX_OFFSET_NS, LookaheadQueue
@@ -94,6 +95,7 @@ class Performer:
                                      self._run_in_background)
         self.started = asyncio.Event()  # set at the first Started event
         self.first_note_ns: int | None = None  # the deadline of the first note handed over
+        self._lister: PortLister | None = None  # the port list, when existing ports are watched
         self.skipped_notes = 0  # note-ons dropped as too late (after a stall)
         self.skipped_pulses = 0  # clock pulses dropped as too late
         self._resync_pending = False  # a follower's receivers wait to be put back on the grid
@@ -123,7 +125,9 @@ class Performer:
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._dispatch_loop(), name="performer: dispatch"),
                        loop.create_task(self._event_loop(), name="performer: clock events")]
-        if self._ports:
+        if any(not port.virtual for port in self._ports.values()):
+            self._lister = PortLister(self.config.backend)
+            await self._lister.open()
             self._tasks.append(loop.create_task(self._watch_ports(), name="performer: ports"))
         if self.clock.leads and self.config.autostart:
             self.clock.start()
@@ -185,6 +189,8 @@ class Performer:
             await asyncio.get_running_loop().run_in_executor(None, self.output.stop)
         with contextlib.suppress(Exception):
             await self.clock.close()
+        if self._lister is not None:
+            await self._lister.close()
         with contextlib.suppress(Exception):
             await self.recorder.close()
         await asyncio.gather(*(client.close() for client in self._clients.values()),
@@ -346,11 +352,15 @@ class Performer:
                 self._queue.push(TimedMessage(tick, CLOCK_MESSAGE, key))
 
     async def _watch_ports(self) -> None:
+        """Existing output ports against the port list a child keeps (``PortLister``)."""
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(PORT_CHECK_PERIOD_S)
+            listing = self._lister.latest
+            if listing is None:
+                continue
             for port in self._ports.values():
-                await loop.run_in_executor(None, port.check)
+                await loop.run_in_executor(None, port.check, listing)
 
     # -- controllers ------------------------------------------------------------------------
 

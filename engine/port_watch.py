@@ -18,7 +18,7 @@ import threading
 import mido
 from latentjam.engine.errors import PortError
 from latentjam.engine.note_tracker import ALL_NOTES_OFF
-from latentjam.engine.ports import list_ports, open_output
+from latentjam.engine.ports import PortListing, list_ports, open_output
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +55,15 @@ class WatchedOutput:
                 self._channels.add(channel)
             port.send(message)
 
-    def check(self) -> None:
+    def check(self, listing: PortListing | None = None) -> None:
         """Mark the port lost if the system no longer lists it; reopen it when it does again.
-        Blocking for a few ms at most (a port list); call it off the hot path."""
+        ``listing``: the system's ports as a ``PortLister`` keeps them (listing them here
+        takes long and holds the GIL); None lists them now. Reopening blocks: call it off
+        the loop."""
         if self.virtual:
             return
         try:
-            listed = self._system_name in list_ports(self._backend).outputs
+            listed = self._system_name in (listing or list_ports(self._backend)).outputs
         except PortError as err:
             log.debug("cannot list ports to watch %r: %s", self.name, err)
             return

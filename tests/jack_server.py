@@ -169,8 +169,10 @@ class VirtualSynth(MidiReceiver):
 class ClockMaster:
     """A process of its own with a virtual JACK MIDI output called ``name`` that sends MIDI
     clock when told (a drum machine or a DAW leading), and can vanish as a crashed one does.
-    ``send("start")``, ``send("pulses 96 240")`` (count, BPM; returns when sent),
-    ``send("stop")``."""
+    ``send("start")``, ``send("pulses 96 240")`` (count, BPM; returns when sent; with two
+    more numbers, ``pulses 96 240 48 30``, every 48th pulse the master holds 30 ms of pulses
+    and then sends them at once, as a loaded machine does), ``send("stop")``. ``send``
+    answers the ``perf_counter_ns`` when the first pulse was due (the master's grid)."""
 
     def __init__(self, name: str) -> None:
         self._child = subprocess.Popen([sys.executable, __file__, "master", name],
@@ -180,10 +182,12 @@ class ClockMaster:
             self._child.kill()
             raise RuntimeError(f"ClockMaster {name!r} did not start: {ready!r}")
 
-    def send(self, command: str) -> None:
+    def send(self, command: str) -> int:
         self._child.stdin.write(command + "\n")
         self._child.stdin.flush()
-        assert self._child.stdout.readline().strip() == "done"
+        answer = self._child.stdout.readline().split()
+        assert answer[:1] == ["done"], answer
+        return int(answer[1])
 
     def kill(self) -> None:
         self._child.kill()
@@ -205,19 +209,25 @@ def _master_main(name: str) -> None:
     print("ready", flush=True)
     for line in sys.stdin:
         words = line.split()
+        first = time.perf_counter_ns()
         if words[:1] == ["start"]:
             midi_out.send_message([0xFA])
         elif words[:1] == ["stop"]:
             midi_out.send_message([0xFC])
         elif words[:1] == ["pulses"]:
             count, bpm = int(words[1]), float(words[2])
-            period, deadline = 60 / (bpm * 24), time.perf_counter()
-            for _ in range(count):
+            hold_every, hold_s = (int(words[3]), float(words[4]) / 1000) if len(words) > 4 \
+                else (0, 0.0)
+            period, start = 60 / (bpm * 24), time.perf_counter()
+            first = int(start * 1e9)
+            for k in range(count):
+                deadline = start + k * period
+                if hold_every and k % hold_every == 0:
+                    deadline += hold_s  # held up: this pulse and those due meanwhile go late
                 while time.perf_counter() < deadline:
                     time.sleep(0.0005)
                 midi_out.send_message([0xF8])
-                deadline += period
-        print("done", flush=True)
+        print("done", first, flush=True)
     midi_out.close_port()
 
 

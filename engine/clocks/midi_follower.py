@@ -20,7 +20,7 @@ from latentjam.engine.clocks.base import ClockLost, TransportEvent
 from latentjam.engine.clocks.tempo_follower import TempoFollower
 from latentjam.engine.errors import PortError
 from latentjam.engine.midi_input import MidiInputProcess
-from latentjam.engine.ports import list_ports
+from latentjam.engine.port_lister import PortLister
 from latentjam.engine.timeline import Timeline
 
 log = logging.getLogger(__name__)
@@ -78,15 +78,19 @@ class MidiClockFollower:
             self._events.put_nowait(ClockLost(self.follower.bpm))
 
     async def _watch_loop(self) -> None:
-        loop = asyncio.get_running_loop()
+        lister = PortLister(self._backend)  # listing here would stall the clock (port_lister)
+        await lister.open()
+        try:
+            await self._watch(lister)
+        finally:
+            await lister.close()
+
+    async def _watch(self, lister: PortLister) -> None:
         while True:
             await asyncio.sleep(WATCH_PERIOD_S)
-            try:
-                listing = await loop.run_in_executor(None, list_ports, self._backend)
-            except PortError as err:
-                log.debug("cannot list ports to watch the clock input: %s", err)
+            if lister.latest is None:
                 continue
-            listed = self._input.port_name in listing.inputs
+            listed = self._input.port_name in lister.latest.inputs
             if not listed and not self._input_gone:
                 self._input_gone = True
                 log.warning("the MIDI clock input %r has gone; free-running at %.1f BPM "

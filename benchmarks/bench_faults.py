@@ -256,10 +256,10 @@ def main() -> int:
     follow_s, rss_s = (10.0, 20.0) if args.quick else (60.0, 3600.0)
     print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
     with running_jack_server(period=256):
-        for title, figures in (("follow", follow(follow_s)),
-                               ("faults", hostile_and_faults(2.0)),
-                               ("memory", memory(rss_s, 5.0 if args.quick else 60.0))):
-            for key, value in figures.items():
+        for title, measure in (("follow", lambda: follow(follow_s)),
+                               ("faults", lambda: hostile_and_faults(2.0)),
+                               ("memory", lambda: memory(rss_s, 5.0 if args.quick else 60.0))):
+            for key, value in measure().items():
                 shown = f"{value:.2f}" if isinstance(value, float) else value
                 print(f"{title}: {key}: {shown}", flush=True)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 
@@ -27,6 +28,8 @@ from latentjam.engine.transport import bars_to_ticks, next_boundary, ticks_per_s
 log = logging.getLogger(__name__)
 
 RECORD_INPUT = "latentjam in"  # the virtual input loops are played into
+MAX_TAKE_EVENTS = 4096  # note messages a take keeps (16 bars of 16ths, 8 notes each, on and off)
+RECORDED_KEPT = 16  # the latest takes' loops kept for a look (state, tests)
 
 
 @dataclass
@@ -39,6 +42,7 @@ class Take:
     end_tick: int
     bars: int
     events: list[tuple[int, int, int, int, int]] = field(default_factory=list)
+    overflowed: bool = False  # more than MAX_TAKE_EVENTS were played in
 
 
 class LoopRecorder:
@@ -56,7 +60,7 @@ class LoopRecorder:
         self._input: MidiInputProcess | None = None
         self._bar_ticks = bars_to_ticks(1)
         self.takes: list[Take] = []
-        self.recorded: list[Loop] = []  # every take's loop, latest last
+        self.recorded: deque[Loop] = deque(maxlen=RECORDED_KEPT)  # latest last
 
     async def arm(self, track: Track, slot: int, bars: int) -> None:
         """Record ``bars`` bars from the next bar line into ``track``'s anchor ``slot``."""
@@ -84,7 +88,12 @@ class LoopRecorder:
         event = (tick, 1 if kind == 0x90 else 0, status & 0x0F, data[0], data[1])
         for take in self.takes:
             if take.start_tick - ticks_per_step() <= tick:
-                take.events.append(event)
+                if len(take.events) < MAX_TAKE_EVENTS:
+                    take.events.append(event)
+                elif not take.overflowed:  # a flood from the input: the take stays small
+                    take.overflowed = True
+                    log.warning("track %s: the take holds %d note messages already; the rest "
+                                "is ignored", take.track.name, MAX_TAKE_EVENTS)
 
     def finish_due(self, now_tick: int) -> None:
         """Encode every take whose last bar has passed (call as time goes by)."""

@@ -87,6 +87,8 @@ def process_tree(pid: int) -> list[tuple[int, int, int]]:
         except OSError:
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if "VmRSS" not in fields:  # a zombie not yet reaped holds no memory
+            continue
         out.append((member, int(fields["VmRSS"].split()[0]),
                     int(fields.get("RssShmem", "0 kB").split()[0])))
     return out

@@ -96,8 +96,9 @@ class MidiClockFollower:
                 log.warning("the MIDI clock input %r has gone; free-running at %.1f BPM "
                             "until it comes back", self._input.port_name, self.follower.bpm)
                 self._free_run()
-            elif listed and (self._input_gone or self.follower.lost and
-                             time.monotonic() - self._opened_at >= REOPEN_SILENT_AFTER_S):
+            elif listed and (self._input_gone or (
+                    self.follower.lost
+                    and time.monotonic() - self._opened_at >= REOPEN_SILENT_AFTER_S)):
                 # A master that restarts at once keeps its port's name, but our connection
                 # to it went with the old one: a silent input is opened anew
                 await self._reopen()

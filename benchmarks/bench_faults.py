@@ -4,6 +4,7 @@ a crash and a restart), a listener on the engine's port, hostile OSC, SIGSTOP/SI
 of the model workers, and the memory of the whole process tree. Prints one figure a line.
 
     python benchmarks/bench_faults.py                  # the long form: RSS over an hour
+    python benchmarks/bench_faults.py --rss-minutes 20
     python benchmarks/bench_faults.py --quick          # about a minute (CI runs it, JACK present)
 
 Figures (docs/benchmarks.md): pulses forwarded against pulses the master sent (must be equal);
@@ -118,19 +119,19 @@ def longest_gap_ms(stamps: list[int], start: int, end: int) -> float:
 class Engine:
     """A `latentjam play` process and a listener on its port."""
 
-    def __init__(self, port: str, *extra: str) -> None:
+    def __init__(self, port: str, *extra: str, listen: bool = True) -> None:
         self.port = port
         self.process = subprocess.Popen([*PLAY, "--port", port, *extra],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                         text=True)
         wait_for_port(port)
-        self.listener = MidiReceiver(port)
+        self.listener = MidiReceiver(port) if listen else None
 
     def stop(self) -> tuple[list, str]:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         _, err = self.process.communicate(timeout=30)
-        return self.listener.stop(linger_s=0.3), err
+        return (self.listener.stop(linger_s=0.3) if self.listener else []), err
 
 
 def follow(seconds: float) -> dict:
@@ -235,7 +236,8 @@ def hostile_and_faults(stall_s: float) -> dict:
 
 
 def memory(seconds: float, every_s: float) -> dict:
-    engine = Engine("lj-bench-rss")
+    # no listener: an hour of messages kept by one is its memory, not the engine's
+    engine = Engine("lj-bench-rss", listen=False)
     time.sleep(5)
     samples = []
     end = time.monotonic() + seconds
@@ -254,8 +256,10 @@ def memory(seconds: float, every_s: float) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short runs (about a minute)")
+    parser.add_argument("--rss-minutes", type=float, default=60.0,
+                        help="how long the memory is watched in the long form (default 60)")
     args = parser.parse_args()
-    follow_s, rss_s = (10.0, 20.0) if args.quick else (60.0, 3600.0)
+    follow_s, rss_s = (10.0, 20.0) if args.quick else (60.0, 60 * args.rss_minutes)
     print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
     with running_jack_server(period=256):
         for title, measure in (("follow", lambda: follow(follow_s)),

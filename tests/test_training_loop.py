@@ -155,3 +155,11 @@ def test_a_config_files_batch_size_stands_and_a_magenta_ones_is_cut(examples, tm
     sizes = [RunDir(tmp_path / run).read_run()["config"]["hparams"]["batch_size"]
              for run in ("own", "magenta")]
     assert sizes == [16, 64]
+
+
+def test_weights_record_their_examples_relative_to_where_training_ran(examples, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.chdir(examples.parent)
+    train(options(examples.resolve(), tmp_path / "run", 2), quiet)
+    metadata = load_checkpoint(tmp_path / "run" / "model.safetensors").metadata
+    assert metadata["trained_on"]["examples"] == [examples.name]

@@ -178,6 +178,14 @@ class _Run:
         return self.first_step + self.options.num_steps
 
 
+def _portable(path: Path) -> str:
+    """``path`` as weights record it: relative to the current folder when it lies inside,
+    so that shipped weights name no machine's paths."""
+    absolute = Path(path).resolve()
+    return str(absolute.relative_to(Path.cwd())) if absolute.is_relative_to(Path.cwd()) \
+        else str(path)
+
+
 def _global_step(variables: dict, metadata: dict) -> int:
     value = variables.get("global_step", metadata.get("global_step", 0))
     return int(np.asarray(value).reshape(()))
@@ -284,7 +292,7 @@ def train(options: TrainOptions, report: Callable[[str], None] | None = None) ->
     steps = Steps(model, adam, jit_compile=options.jit_compile)
     batches = Batches(train_set, hparams.batch_size, seed=run.seed, position=run.position)
     metadata = {"config": config_to_dict(config), "trained_on": {
-        "examples": [str(p) for p in options.examples], "pieces": len(train_pieces),
+        "examples": [_portable(p) for p in options.examples], "pieces": len(train_pieces),
         "examples_per_epoch": train_set.report.examples, "init_from": run.info["init_from"]}}
 
     averages = _Averages()

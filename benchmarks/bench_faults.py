@@ -34,7 +34,13 @@ from latentjam.controllers.osc_server import encode
 from latentjam.engine.transport import TICKS_PER_CLOCK
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from jack_server import ClockMaster, MidiReceiver, running_jack_server  # noqa: E402
+from jack_server import (  # noqa: E402
+    ClockMaster,
+    MidiReceiver,
+    free_udp_port,
+    running_jack_server,
+    wait_for_port,
+)
 
 PLAY = [sys.executable, "-m", "latentjam", "play", "--backend", "jack", "--seed", "2"]
 GRID_SET = """\
@@ -51,23 +57,6 @@ seed = 2
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(name: str, timeout_s: float = 30.0) -> None:
-    from latentjam.engine.ports import list_ports
-
-    give_up = time.monotonic() + timeout_s
-    while time.monotonic() < give_up:
-        if any(name in port for port in list_ports("jack").inputs):
-            return
-        time.sleep(0.1)
-    raise SystemExit(f"port {name!r} did not appear")
 
 
 def process_tree(pid: int) -> list[tuple[int, int, int]]:

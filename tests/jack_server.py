@@ -106,6 +106,27 @@ def _wait_until_ready(server: subprocess.Popen, log) -> None:
     raise RuntimeError(f"jackd did not come up (exit code {server.poll()}):\n{output}")
 
 
+def free_udp_port() -> int:
+    """A UDP port on 127.0.0.1 nobody listens on (for an OSC server to bind)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(name: str, timeout_s: float = 20.0) -> None:
+    """Until JACK lists an output port whose name contains ``name`` (a `play` process's)."""
+    from latentjam.engine.ports import list_ports
+
+    give_up = time.monotonic() + timeout_s
+    while time.monotonic() < give_up:
+        if any(name in port for port in list_ports("jack").inputs):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"port {name!r} did not appear")
+
+
 class MidiReceiver:
     """A process of its own that connects a JACK MIDI input to the output port whose name
     contains ``port``, and records everything that arrives (MIDI clock included)."""

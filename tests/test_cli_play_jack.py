@@ -11,16 +11,10 @@ import time
 
 import mido
 import pytest
-from jack_server import MidiReceiver
+from jack_server import MidiReceiver, free_udp_port, wait_for_port
 from latentjam.controllers.osc_server import encode
 
 BASE = [sys.executable, "-m", "latentjam"]
-
-
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_osc(client, port, timeout=20.0):
@@ -37,15 +31,24 @@ def wait_for_osc(client, port, timeout=20.0):
     raise AssertionError("the OSC server did not answer")
 
 
-def wait_for_port(name, timeout=20.0):
-    from latentjam.engine.ports import list_ports
-
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if any(name in port for port in list_ports("jack").inputs):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"port {name!r} did not appear")
+def play_and_listen(port, args, during):
+    """`latentjam play` to JACK port ``port`` with ``args``, a listener on it; ``during(
+    player, rx)`` acts while it plays, then SIGTERM. (exit code, stderr, messages received)."""
+    player = subprocess.Popen(
+        BASE + ["play", "--backend", "jack", "--port", port, "--no-osc", "--bpm", "240", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+    try:
+        wait_for_port(port)
+        with MidiReceiver(port) as rx:
+            during(player, rx)
+            player.send_signal(signal.SIGTERM)
+            _, err = player.communicate(timeout=15)
+            received = rx.stop(linger_s=0.2)
+    finally:
+        if player.poll() is None:
+            player.kill()
+            player.wait()
+    return player.returncode, err, received
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -117,23 +120,11 @@ def test_play_with_a_trained_melody_model_jams_over_the_default_drums(jack_serve
     run = tmp_path / "runs" / "band"
     run.mkdir(parents=True)
     shutil.copy(resolve_model("melody"), run / "best.safetensors")
-    port = "lj-cli-band"
-    player = subprocess.Popen(
-        BASE + ["play", "--backend", "jack", "--port", port, "--no-osc", "--seed", "4",
-                "--bpm", "240", "--model", str(run / "best.safetensors")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
-    try:
-        wait_for_port(port)
-        with MidiReceiver(port) as rx:
-            rx.wait_for(400, timeout_s=20)
-            player.send_signal(signal.SIGTERM)
-            _, err = player.communicate(timeout=15)
-            received = [mido.Message.from_bytes(d) for _, d in rx.stop(linger_s=0.2)]
-    finally:
-        if player.poll() is None:
-            player.kill()
-            player.wait()
-    assert player.returncode == 0, err
+    code, err, received = play_and_listen(
+        "lj-cli-band", ["--seed", "4", "--model", str(run / "best.safetensors")],
+        lambda player, rx: rx.wait_for(400, timeout_s=20))
+    received = [mido.Message.from_bytes(d) for _, d in received]
+    assert code == 0, err
     assert "plays track melody (melody)" in err
     assert f"melody ({run / 'best.safetensors'}), drums (drums)" in err
     ons = [m for m in received if m.type == "note_on" and m.velocity > 0]
@@ -145,27 +136,15 @@ def test_play_with_a_trained_melody_model_jams_over_the_default_drums(jack_serve
 def test_after_a_stall_the_backlog_is_skipped_not_sent_as_a_burst(jack_server):
     """SIGSTOP for 2 s, then SIGCONT: the notes and pulses that came due meanwhile are left
     out (not sent at once), and the clock goes on with Stop, Song Position and Continue."""
-    port = "lj-cli-stall"
-    player = subprocess.Popen(
-        BASE + ["play", "--backend", "jack", "--port", port, "--no-osc", "--seed", "3",
-                "--bpm", "240"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
-    try:
-        wait_for_port(port)
-        with MidiReceiver(port) as rx:
-            rx.wait_for(200, timeout_s=20)
-            player.send_signal(signal.SIGSTOP)
-            time.sleep(2.0)
-            player.send_signal(signal.SIGCONT)
-            time.sleep(1.5)
-            player.send_signal(signal.SIGTERM)
-            _, err = player.communicate(timeout=15)
-            received = rx.stop(linger_s=0.2)
-    finally:
-        if player.poll() is None:
-            player.kill()
-            player.wait()
-    assert player.returncode == 0, err
+    def stall(player, rx):
+        rx.wait_for(200, timeout_s=20)
+        player.send_signal(signal.SIGSTOP)
+        time.sleep(2.0)
+        player.send_signal(signal.SIGCONT)
+        time.sleep(1.5)
+
+    code, err, received = play_and_listen("lj-cli-stall", ["--seed", "3"], stall)
+    assert code == 0, err
     stamps = [stamp for stamp, _ in received]
     gap = max(range(1, len(stamps)), key=lambda i: stamps[i] - stamps[i - 1])
     assert stamps[gap] - stamps[gap - 1] > 1.5e9  # the stall

@@ -1,0 +1,151 @@
+"""The ``.midime`` file: a trained MidiMe and the base model it belongs to.
+
+Our weights format (``checkpoints.native``: safetensors layout, no pickles) with the MidiMe
+parameters as tensors and, in the metadata, the format's name and version, the MidiMe
+config, what the base model was (the name as given, its config, its z size) and a
+fingerprint of its weights, so a file is never decoded through a model it was not trained on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from latentjam.models.checkpoints.native import load_weights, read_metadata, save_weights
+from latentjam.models.errors import CheckpointError, ConfigError
+from latentjam.models.personalize import network
+from latentjam.models.personalize.midime import MidiMe, MidiMeConfig, TrainingSummary
+
+if TYPE_CHECKING:
+    from latentjam.models.trained_model import TrainedModel
+
+FORMAT = "latentjam-midime"
+FORMAT_VERSION = 1
+SUFFIX = ".midime"
+# μ's weights: every MusicVAE config has them, and they made the vectors MidiMe learned from
+FINGERPRINT_VARIABLES = ("encoder/mu/kernel", "encoder/mu/bias")
+
+
+def base_fingerprint(variables: Mapping[str, np.ndarray]) -> str:
+    """sha256 over the names, shapes and float32 little-endian bytes of the base model's μ
+    weights: the same for a model whichever format (or float16 storage) it was read from."""
+    digest = hashlib.sha256()
+    for name in FINGERPRINT_VARIABLES:
+        if name not in variables:
+            raise CheckpointError(f"base model has no {name}: not a MusicVAE checkpoint")
+        array = np.ascontiguousarray(variables[name], dtype="<f4")
+        digest.update(f"{name}{list(array.shape)}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def model_fingerprint(model: TrainedModel) -> str:
+    """``base_fingerprint`` of a loaded model's weights."""
+    # MusicVAE keeps its weights prepared rather than by name; μ's pair is (kernel, bias)
+    kernel, bias = model.vae._mu
+    return base_fingerprint(dict(zip(FINGERPRINT_VARIABLES, (kernel, bias), strict=True)))
+
+
+@dataclass(frozen=True)
+class BaseModelInfo:
+    name: str  # as the user gave it: a shipped default's name or a path
+    config_name: str
+    z_size: int
+    fingerprint: str
+
+    @classmethod
+    def of(cls, model: TrainedModel, name: str | None = None) -> BaseModelInfo:
+        """``name``: how the user named the model (default: the model's own name)."""
+        return cls(name=str(name if name is not None else model.name),
+                   config_name=model.config.name, z_size=model.config.hparams.z_size,
+                   fingerprint=model_fingerprint(model))
+
+
+def save_midime(path: str | Path, midime: MidiMe, base: BaseModelInfo,
+                extra: dict | None = None) -> Path:
+    """Write ``midime`` for ``base``; ``extra``: JSON-able notes (what it learned from)."""
+    if midime.base_z_size != base.z_size:
+        raise ConfigError(f"{path}: MidiMe reads {midime.base_z_size}-d latents, base "
+                          f"model {base.name} has z size {base.z_size}")
+    metadata = {
+        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "midime_config": midime.config.to_dict(), "base": asdict(base),
+        "training": asdict(midime.training) if midime.training else None,
+        "extra": extra or {},
+    }
+    return save_weights(path, midime.parameters, metadata)
+
+
+def _check_format(metadata: dict, path: Path) -> None:
+    if metadata.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a MidiMe file (no '{FORMAT}' format in its "
+                              f"metadata)")
+    version = metadata.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: MidiMe file format version {version!r}; this "
+                              f"latentjam reads version {FORMAT_VERSION}")
+
+
+def _base_info(metadata: dict, path: Path) -> BaseModelInfo:
+    base = metadata.get("base")
+    try:
+        info = BaseModelInfo(**base)
+    except TypeError:
+        raise CheckpointError(f"{path}: metadata 'base' must hold name, config_name, "
+                              f"z_size and fingerprint") from None
+    if type(info.z_size) is not int or not isinstance(info.fingerprint, str):
+        raise CheckpointError(f"{path}: metadata 'base' has a bad z_size or fingerprint")
+    return info
+
+
+def read_midime_info(path: str | Path) -> BaseModelInfo:
+    """The base model a ``.midime`` file belongs to, from its header alone."""
+    path = Path(path)
+    metadata = read_metadata(path)
+    _check_format(metadata, path)
+    return _base_info(metadata, path)
+
+
+def check_base(info: BaseModelInfo, model: TrainedModel, path: str | Path) -> None:
+    """CheckpointError, naming ``path``, unless ``model`` is the one ``info`` describes."""
+    found = model_fingerprint(model)
+    if found != info.fingerprint or model.config.hparams.z_size != info.z_size:
+        raise CheckpointError(
+            f"{path}: trained on base model {info.name!r} ({info.config_name}, z "
+            f"{info.z_size}, weights {info.fingerprint[:12]}), not on {model.source} "
+            f"({model.config.name}, z {model.config.hparams.z_size}, weights {found[:12]})")
+
+
+def load_midime(path: str | Path, base: TrainedModel | None = None
+                ) -> tuple[MidiMe, BaseModelInfo]:
+    """The MidiMe in ``path`` and its base model's description; with ``base``, checks that
+    it is that model (CheckpointError otherwise)."""
+    path = Path(path)
+    variables, metadata = load_weights(path)
+    _check_format(metadata, path)
+    info = _base_info(metadata, path)
+    stored = metadata.get("midime_config")
+    if not isinstance(stored, dict):
+        raise CheckpointError(f"{path}: metadata 'midime_config' must be a table")
+    config = MidiMeConfig.from_dict(stored, source=f"{path} metadata 'midime_config'")
+    expected = network.parameter_shapes(info.z_size, config.latent_size,
+                                        config.encoder_layers, config.decoder_layers)
+    found = {name: tuple(value.shape) for name, value in variables.items()}
+    if found != expected:
+        wrong = sorted(set(found) ^ set(expected)) or sorted(
+            name for name in expected if found[name] != expected[name])
+        raise CheckpointError(f"{path}: MidiMe parameters do not match its config "
+                              f"(e.g. {wrong[0]})")
+    training = metadata.get("training")
+    try:
+        summary = TrainingSummary(**training) if isinstance(training, dict) else None
+    except TypeError:
+        summary = None  # notes on training only; the weights are what matters
+    midime = MidiMe(config, {name: variables[name] for name in expected}, summary)
+    if base is not None:
+        check_base(info, base, path)
+    return midime, info

@@ -30,6 +30,7 @@ LOG_DATE_FORMAT = "%H:%M:%S"
 COMMAND_MODULES = (
     "latentjam.models.cli_generate",  # sample, interpolate, encode, decode
     "latentjam.models.cli_train",  # convert, train
+    "latentjam.models.cli_personalize",  # personalize
     "latentjam.models.cli_corpus",  # corpus build
     "latentjam.models.cli_evaluate",  # evaluate
     "latentjam.engine.cli_play",  # play, ports

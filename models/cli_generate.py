@@ -25,7 +25,8 @@ def _model_args(parser: argparse.ArgumentParser, temperature: float | None = 0.5
         help=f"a kind's default ({', '.join(f'{k}: {v}' for k, v in DEFAULT_MODELS.items())}"
              f"; default melody), a shipped model ({', '.join(shipped_models()) or 'none'}) "
              f"or a checkpoint: a Magenta TF checkpoint (prefix, .index or "
-             "folder), a magenta.js folder, or a latentjam .safetensors file or run folder",
+             "folder), a magenta.js folder, a latentjam .safetensors file or run folder, or a "
+             "personalized .midime file (`latentjam personalize`)",
     )
     parser.add_argument(
         "--config", default=None,
@@ -191,7 +192,7 @@ def load_vectors(path: Path, z_size: int) -> np.ndarray:
 
 def run_decode(args: argparse.Namespace) -> int:
     model = TrainedModel.load(args.model, args.config)
-    z = load_vectors(args.vectors, model.config.hparams.z_size)
+    z = load_vectors(args.vectors, model.vae.z_size)
     sequences = model.decode(z, temperature=args.temperature, rng=_rng(args), qpm=args.qpm)
     _write(sequences, args, model, "decode")
     return 0

@@ -27,6 +27,7 @@ from latentjam.models.encodings.converters import Converter, get_converter
 from latentjam.models.errors import ConfigError, InputError, NoExamplesError
 from latentjam.models.inference.musicvae import MusicVAE, slerp
 from latentjam.models.notesequence import DEFAULT_QPM, NoteSequence
+from latentjam.models.personalize.midime_file import SUFFIX as MIDIME_SUFFIX
 from latentjam.models.variables import expected_shapes
 
 
@@ -61,6 +62,11 @@ def model_config(model: str | Path | None = None,
     """The config ``TrainedModel.load(model, config)`` settles on, read cheaply: our own
     files give theirs from the header alone (what kind a model is, before loading it)."""
     path = resolve_model(model)
+    if path.suffix == MIDIME_SUFFIX:
+        from latentjam.models.personalize.personalize import midime_base
+
+        _no_config_for_midime(path, config)
+        return model_config(midime_base(path))
     if isinstance(config, ModelConfig):
         return config
     if config is not None:
@@ -75,6 +81,12 @@ def model_config(model: str | Path | None = None,
 
 log = logging.getLogger(__name__)
 
+
+def _no_config_for_midime(path: Path, config: object) -> None:
+    if config is not None:
+        raise ConfigError(f"{path}: a personalized model takes its base model's config; "
+                          f"drop --config (or the set's config = ...)")
+
 # file and folder names that say nothing of the model: the folder above names it
 _GENERIC = re.compile(r"(model|best|weights|latest)(\.safetensors)?|model\.ckpt-\d+(\.index)?|"
                       r"weights_manifest\.json|checkpoints?|ckpt|train|runs?")
@@ -82,21 +94,23 @@ _GENERIC = re.compile(r"(model|best|weights|latest)(\.safetensors)?|model\.ckpt-
 
 def model_name(path: str | Path) -> str:
     """A short name for output files: a shipped model's name, a run folder's name
-    (``runs/band/best.safetensors`` -> ``band``), else the file's stem; only letters, digits,
+    (``runs/band/best.safetensors`` -> ``band``), else the file's stem (``band.midime`` ->
+    ``band``); only letters, digits,
     ``.``, ``_`` and ``-``."""
     path = Path(path).resolve()
     for _ in range(2):
         if not _GENERIC.fullmatch(path.name) or path.parent == path:
             break
         path = path.parent
-    name = path.name.removesuffix(".safetensors").removesuffix(".index")
+    name = path.name.removesuffix(".safetensors").removesuffix(".index") \
+        .removesuffix(MIDIME_SUFFIX)
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "model"
 
 
 @dataclass
 class TrainedModel:
     config: ModelConfig
-    vae: MusicVAE
+    vae: MusicVAE  # or a PersonalizedVAE: the latent space is the vae's (``vae.z_size``)
     converter: Converter
     source: str  # what was loaded, for messages
     name: str = "model"  # what output files are named after (``model_name``)
@@ -104,8 +118,14 @@ class TrainedModel:
     @classmethod
     def load(cls, model: str | Path | None = None,
              config: str | Path | ModelConfig | None = None) -> TrainedModel:
-        """``model``: a shipped default's name (None: the default melody model) or a path."""
+        """``model``: a shipped default's name (None: the default melody model) or a path,
+        a personalized ``.midime`` file included (its base model is loaded with it)."""
         path = resolve_model(model)
+        if path.suffix == MIDIME_SUFFIX:
+            from latentjam.models.personalize.personalize import load_personalized
+
+            _no_config_for_midime(path, config)
+            return load_personalized(path)
         loaded = load_checkpoint(path)
         chosen = _settle_config(loaded, path, config)
         vae = MusicVAE(chosen, loaded.variables)
@@ -157,7 +177,7 @@ class TrainedModel:
         if n < 1:
             raise InputError(f"number of outputs must be at least 1, got {n}")
         rng = rng or np.random.default_rng()
-        z = rng.standard_normal((n, self.config.hparams.z_size)).astype(np.float32)
+        z = rng.standard_normal((n, self.vae.z_size)).astype(np.float32)
         return self.decode(z, temperature=temperature, rng=rng, length=length, qpm=qpm)
 
     def interpolate(self, start: np.ndarray, end: np.ndarray, num_steps: int,

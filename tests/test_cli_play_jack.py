@@ -159,3 +159,29 @@ def test_after_a_stall_the_backlog_is_skipped_not_sent_as_a_burst(jack_server):
     resync = kinds.index("songpos")
     assert kinds[resync - 1:resync + 2] == ["stop", "songpos", "continue"]
     assert "clock" in kinds[resync + 2:] and "too late and were skipped" in err
+
+
+def test_play_with_a_personalized_model_plays_it_on_the_melody_track(jack_server, tmp_path):
+    """`personalize` then `play --model band.midime`: the melody track plays the band's model
+    (its base found by the name it recorded), the default drums beside it."""
+    from latentjam.models.midi_io import write_midi
+    from latentjam.models.notesequence import Note, NoteSequence, Tempo
+
+    band = tmp_path / "band"
+    band.mkdir()
+    for song in range(3):  # a riff per song: up and down a scale in eighths
+        notes = [Note(60 + (song + k) % 8, 90, k * 0.25, k * 0.25 + 0.2) for k in range(64)]
+        write_midi(NoteSequence(notes=notes, tempos=[Tempo(0.0, 120.0)], total_time=16.0),
+                   band / f"song{song}.mid")
+    out = tmp_path / "band.midime"
+    made = subprocess.run(BASE + ["personalize", str(band), "--out", str(out), "--steps", "100"],
+                          capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    code, err, received = play_and_listen(
+        "lj-cli-midime", ["--seed", "4", "--model", str(out)],
+        lambda player, rx: rx.wait_for(400, timeout_s=20))
+    assert code == 0, err
+    assert f"melody ({out}), drums (drums)" in err
+    ons = [m for m in (mido.Message.from_bytes(d) for _, d in received)
+           if m.type == "note_on" and m.velocity > 0]
+    assert {m.channel for m in ons} == {0, 9}

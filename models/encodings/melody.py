@@ -255,7 +255,17 @@ class MelodyConverter:
     def _part_windows(self, part: NoteSequence,
                       training: bool) -> tuple[list[tuple[int, ...]], Counter]:
         cfg = self.config
+        pitched = [n for n in part.notes if not n.is_drum]
         part.notes = [n for n in part.notes if self._is_valid(n)]
+        if cfg.valid_programs and pitched and not any(n.program in cfg.valid_programs
+                                                      for n in pitched):
+            # Magenta's melody data take only these programs: say so, or a song of synth
+            # leads and strings looks as if it had no melody at all
+            found = sorted({n.program for n in pitched})
+            return [], Counter({f"no note on a melody program ({min(cfg.valid_programs)}-"
+                                f"{max(cfg.valid_programs)}: piano, organ, guitar...; "
+                                f"found programs {', '.join(map(str, found[:8]))}"
+                                f"{'...' if len(found) > 8 else ''})": 1})
         try:
             qs = quantize(part, cfg.steps_per_quarter)
         except QuantizeError as err:

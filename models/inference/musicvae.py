@@ -64,6 +64,11 @@ class MusicVAE:
         self.max_length = hparams.max_seq_len if config.is_hierarchical else None
 
     @property
+    def mu_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """The (kernel, bias) that make μ: what identifies a model's latent space."""
+        return self._mu
+
+    @property
     def is_split(self) -> bool:
         """Whether decoded classes carry one column per part (the trio)."""
         return len(self.config.output_depths) > 1

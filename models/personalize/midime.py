@@ -101,11 +101,15 @@ class MidiMe:
         """The size of the base model's latent vectors this MidiMe reads and writes."""
         return int(self.parameters[f"{network.OUTPUT}/bias"].shape[0])
 
+    def posterior(self, latents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(μ, σ)`` of the small z for each base latent vector."""
+        x = _check_latents(latents, self.base_z_size)
+        return network.encode(self.parameters, self._encoder, x)
+
     def encode(self, latents: np.ndarray, sample: bool = False,
                rng: np.random.Generator | None = None) -> np.ndarray:
         """Small z's of base latent vectors: μ, or a draw from N(μ, σ) when ``sample``."""
-        x = _check_latents(latents, self.base_z_size)
-        mu, sigma = network.encode(self.parameters, self._encoder, x)
+        mu, sigma = self.posterior(latents)
         if not sample:
             return mu
         rng = rng or np.random.default_rng()

@@ -45,9 +45,7 @@ def base_fingerprint(variables: Mapping[str, np.ndarray]) -> str:
 
 def model_fingerprint(model: TrainedModel) -> str:
     """``base_fingerprint`` of a loaded model's weights."""
-    # MusicVAE keeps its weights prepared rather than by name; μ's pair is (kernel, bias)
-    kernel, bias = model.vae._mu
-    return base_fingerprint(dict(zip(FINGERPRINT_VARIABLES, (kernel, bias), strict=True)))
+    return base_fingerprint(dict(zip(FINGERPRINT_VARIABLES, model.vae.mu_weights, strict=True)))
 
 
 @dataclass(frozen=True)

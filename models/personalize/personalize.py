@@ -2,19 +2,22 @@
 
 ``personalize`` encodes every usable window of each piece with the frozen base model (μ,
 deterministic), trains a MidiMe on those vectors and says per file what it took.
-``PersonalizedModel`` stands where a ``TrainedModel`` stands for sampling: the same
-``sample`` and ``decode``, with the latent vectors drawn through MidiMe.
+``load_personalized`` gives a ``TrainedModel`` whose VAE is a ``PersonalizedVAE``: the base
+decoder behind MidiMe's small latent space, usable wherever a model is.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from latentjam.models.defaults import DEFAULT_MODELS, resolve_model, shipped_models
 from latentjam.models.errors import InputError, NoExamplesError
-from latentjam.models.notesequence import DEFAULT_QPM, NoteSequence
+from latentjam.models.inference.musicvae import MusicVAE
+from latentjam.models.notesequence import NoteSequence
 from latentjam.models.personalize.midime import (
     MidiMe,
     MidiMeConfig,
@@ -29,7 +32,7 @@ from latentjam.models.personalize.midime_file import (
     read_midime_info,
     save_midime,
 )
-from latentjam.models.trained_model import TrainedModel
+from latentjam.models.trained_model import TrainedModel, model_name
 
 ENCODE_BATCH = 64  # windows per base-encoder call: bounds memory, keeps NumPy's calls large
 
@@ -59,6 +62,24 @@ class PersonalizeReport:
                 "vectors": self.vectors}
 
 
+def piece_windows(base: TrainedModel, sequence: NoteSequence) -> tuple[list[np.ndarray], str]:
+    """The distinct windows of a piece, and why there are none when there are none.
+
+    Magenta's training windows first (a bar of rest splits a melody, repeats go), since the
+    base model learned from such; a piece that gives none that way (a trio song whose bass
+    rests, say) is taken as a user's clip is, its repeats dropped."""
+    found = base.converter.to_examples(sequence, training=True)
+    if found.examples:
+        return found.examples, ""
+    as_is = base.converter.to_examples(sequence, training=False)
+    distinct = list({w.tobytes(): w for w in as_is.examples}.values())
+    reasons = found.skipped or as_is.skipped
+    why = ", ".join(f"{reason}: {n}" for reason, n in sorted(reasons.items())) \
+        or "no usable notes"
+    return distinct, f"no {base.config.converter.slice_bars}-bar {base.config.converter.kind}" \
+                     f" window ({why})"
+
+
 def collect_windows(base: TrainedModel, sequences: list[NoteSequence], names: list[str]
                     ) -> tuple[list[np.ndarray], tuple[FileWindows, ...]]:
     """Every usable window of every piece, and per file how many (or why none)."""
@@ -67,13 +88,9 @@ def collect_windows(base: TrainedModel, sequences: list[NoteSequence], names: li
     windows: list[np.ndarray] = []
     files = []
     for sequence, name in zip(sequences, names, strict=True):
-        try:
-            taken = base.windows(sequence, name)
-        except NoExamplesError as err:
-            files.append(FileWindows(name, 0, str(err)))
-            continue
+        taken, reason = piece_windows(base, sequence)
         windows.extend(taken)
-        files.append(FileWindows(name, len(taken)))
+        files.append(FileWindows(name, len(taken), "" if taken else reason))
     if not windows:
         listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5
                                          else "")
@@ -103,68 +120,107 @@ def personalize(base: TrainedModel, sequences: list[NoteSequence], names: list[s
     return midime, PersonalizeReport(files, len(latents), encoded, midime.training)
 
 
-@dataclass
-class PersonalizedModel:
-    """A base model sampled through a MidiMe: a TrainedModel's ``sample`` and ``decode``."""
+class PersonalizedVAE:
+    """A base MusicVAE seen through a MidiMe: its latent space is MidiMe's small one.
 
-    base: TrainedModel
-    midime: MidiMe
-    name: str = "personalized"
-    source: str = ""  # the .midime file, for messages
+    It answers what a ``MusicVAE`` answers (``encode``, ``decode``, ``decode_logits``,
+    ``sample``, ``z_size``), so a ``TrainedModel`` holding it samples, walks, interpolates
+    and encodes anchors in the band's region wherever a model is used, the engine included:
+    a fresh draw N(0, I) of the small z lands near the user's windows, a walk stays among
+    them, and an encoded clip becomes its nearest band-like neighbour."""
 
-    def __post_init__(self) -> None:
-        if self.midime.base_z_size != self.base.config.hparams.z_size:
-            raise InputError(f"MidiMe reads {self.midime.base_z_size}-d latents, "
-                             f"{self.base.source} has z size {self.base.config.hparams.z_size}")
-
-    @property
-    def config(self):  # the base model's ModelConfig: what the loops are (bars, kind)
-        return self.base.config
-
-    @property
-    def converter(self):
-        return self.base.converter
+    def __init__(self, base: MusicVAE, midime: MidiMe) -> None:
+        if midime.base_z_size != base.z_size:
+            raise InputError(f"MidiMe reads {midime.base_z_size}-d latents, the base model "
+                             f"has z size {base.z_size}")
+        self.base, self.midime = base, midime
+        self.config, self.dtype = base.config, base.dtype
+        self.z_size = midime.config.latent_size
+        self.default_length, self.max_length = base.default_length, base.max_length
 
     @property
-    def window_steps(self) -> int:
-        return self.base.window_steps
+    def is_split(self) -> bool:
+        return self.base.is_split
 
-    def sample_latents(self, n: int, rng: np.random.Generator | None = None,
-                       latent_temperature: float = 1.0) -> np.ndarray:
-        return self.midime.sample_latents(n, rng, latent_temperature)
+    def encode(self, inputs: np.ndarray, lengths: np.ndarray | None = None,
+               rng: np.random.Generator | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(z, mu, sigma)`` in the small space, from the base encoder's μ (what MidiMe
+        learned from)."""
+        _, base_mu, _ = self.base.encode(inputs, lengths, rng)
+        single = base_mu.ndim == 1
+        mu, sigma = self.midime.posterior(np.atleast_2d(base_mu))
+        rng = rng if rng is not None else np.random.default_rng()
+        z = (mu + sigma * rng.standard_normal(mu.shape)).astype(np.float32)
+        return (z[0], mu[0], sigma[0]) if single else (z, mu, sigma)
 
-    def decode(self, z: np.ndarray, temperature: float = 0.0,
-               rng: np.random.Generator | None = None, length: int | None = None,
-               qpm: float = DEFAULT_QPM) -> list[NoteSequence]:
-        """Base latent vectors to NoteSequences, as ``TrainedModel.decode``."""
-        return self.base.decode(z, temperature=temperature, rng=rng, length=length, qpm=qpm)
+    def _base_z(self, z: np.ndarray) -> np.ndarray:
+        small = np.asarray(z, np.float32)
+        return self.midime.decode(np.atleast_2d(small))[0] if small.ndim == 1 \
+            else self.midime.decode(small)
+
+    def decode(self, z: np.ndarray, length: int | None = None, temperature: float = 0.0,
+               rng: np.random.Generator | None = None) -> np.ndarray:
+        return self.base.decode(self._base_z(z), length, temperature, rng)
+
+    def decode_logits(self, z: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        return self.base.decode_logits(self._base_z(z), classes)
 
     def sample(self, n: int, temperature: float = 0.5, rng: np.random.Generator | None = None,
-               length: int | None = None, qpm: float = DEFAULT_QPM,
-               latent_temperature: float = 1.0) -> list[NoteSequence]:
-        """``temperature``: the base decoder's; the small z is drawn from
-        N(0, latent_temperature² I), N(0, I) by default."""
-        if n < 1:
-            raise InputError(f"number of outputs must be at least 1, got {n}")
-        rng = rng or np.random.default_rng()
-        z = self.midime.sample_latents(n, rng, latent_temperature)
-        return self.decode(z, temperature=temperature, rng=rng, length=length, qpm=qpm)
+               length: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` draws of the small ``z ~ N(0, I)`` and their decodes."""
+        rng = rng if rng is not None else np.random.default_rng()
+        z = rng.standard_normal((n, self.z_size)).astype(np.float32)
+        return z, self.decode(z, length=length, temperature=temperature, rng=rng)
 
-    def save(self, path: str | Path, base_name: str | None = None,
-             report: PersonalizeReport | None = None) -> Path:
-        """``base_name``: how the user named the base model (default: its own name)."""
-        info = BaseModelInfo.of(self.base, base_name)
-        return save_midime(path, self.midime, info, report.to_dict() if report else None)
 
-    @classmethod
-    def load(cls, path: str | Path, base: TrainedModel | str | Path | None = None
-             ) -> PersonalizedModel:
-        """A ``.midime`` file with its base model: ``base`` when given (a loaded model or a
-        name/path), else the one the file names; CheckpointError if the weights differ."""
-        path = Path(path)
-        info = read_midime_info(path)
-        if not isinstance(base, TrainedModel):
-            base = TrainedModel.load(base if base is not None else info.name)
-        check_base(info, base, path)  # before reading the weights: the likelier mistake
-        midime, _ = load_midime(path, base)
-        return cls(base, midime, name=path.stem, source=str(path))
+def _is_named_model(name: str) -> bool:
+    return name in DEFAULT_MODELS or name in shipped_models()
+
+
+def base_reference(base: str | Path, out: Path) -> str:
+    """How a ``.midime`` written to ``out`` names its base: a kind or shipped name as it
+    is, a path relative to ``out``'s folder (the pair moves together, as a folder)."""
+    text = str(base)
+    if _is_named_model(text):
+        return text
+    return Path(os.path.relpath(resolve_model(text).resolve(), out.resolve().parent)).as_posix()
+
+
+def base_location(reference: str, path: Path) -> str:
+    """Where the base a ``.midime`` at ``path`` names lies (see ``base_reference``)."""
+    if _is_named_model(reference) or Path(reference).is_absolute():
+        return reference
+    return str(path.parent / reference)
+
+
+def save_personalized(path: str | Path, base: TrainedModel, midime: MidiMe,
+                      base_name: str | Path | None = None,
+                      report: PersonalizeReport | None = None) -> Path:
+    """Write ``midime`` for ``base``; ``base_name``: how the user named the base model (a
+    kind, a shipped name or a path; default the model's own name)."""
+    path = Path(path)
+    reference = base_reference(base_name, path) if base_name is not None else base.name
+    info = BaseModelInfo.of(base, reference)
+    return save_midime(path, midime, info, report.to_dict() if report else None)
+
+
+def load_personalized(path: str | Path, base: TrainedModel | str | Path | None = None
+                      ) -> TrainedModel:
+    """A ``.midime`` file with its base model, as a ``TrainedModel`` whose latent space is
+    MidiMe's: ``base`` when given (a loaded model or a name/path), else the one the file
+    names; CheckpointError naming the file if the weights differ."""
+    path = Path(path)
+    info = read_midime_info(path)
+    if not isinstance(base, TrainedModel):
+        base = TrainedModel.load(base if base is not None else base_location(info.name, path))
+    check_base(info, base, path)  # before reading the weights: the likelier mistake
+    midime, _ = load_midime(path, base)
+    return TrainedModel(config=base.config, vae=PersonalizedVAE(base.vae, midime),
+                        converter=base.converter, source=str(path), name=model_name(path))
+
+
+def midime_base(path: str | Path) -> str:
+    """The base model a ``.midime`` file names, as ``TrainedModel.load`` takes it."""
+    path = Path(path)
+    return base_location(read_midime_info(path).name, path)

@@ -3,12 +3,14 @@ the .midime file, and personalising the shipped melody model on a few pieces."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from latentjam.models.checkpoints.native import save_weights
 from latentjam.models.configs import get_config, override_hparams
 from latentjam.models.encodings.converters import get_converter
-from latentjam.models.errors import CheckpointError, NoExamplesError
+from latentjam.models.errors import CheckpointError, ConfigError, NoExamplesError
 from latentjam.models.inference.musicvae import MusicVAE
 from latentjam.models.notesequence import Note, NoteSequence, Tempo
 from latentjam.models.personalize import network
@@ -24,8 +26,13 @@ from latentjam.models.personalize.midime_file import (
     read_midime_info,
     save_midime,
 )
-from latentjam.models.personalize.personalize import PersonalizedModel, personalize
-from latentjam.models.trained_model import TrainedModel
+from latentjam.models.personalize.personalize import (
+    PersonalizedVAE,
+    load_personalized,
+    personalize,
+    save_personalized,
+)
+from latentjam.models.trained_model import TrainedModel, model_config
 from latentjam.models.variables import expected_shapes
 
 QUICK = MidiMeConfig(steps=600, seed=3)
@@ -161,11 +168,12 @@ def test_file_round_trip_gives_identical_samples(tmp_path) -> None:
     assert "midime/encoder/dense_0/kernel" in loaded.parameters
     np.testing.assert_array_equal(loaded.sample_latents(5, np.random.default_rng(2)),
                                   midime.sample_latents(5, np.random.default_rng(2)))
-    model = PersonalizedModel.load(path, base)
+    model = load_personalized(path, base)
+    assert model.vae.z_size == midime.config.latent_size
     first = model.sample(2, temperature=0.0, rng=np.random.default_rng(4))
-    again = PersonalizedModel(base, midime).sample(2, temperature=0.0,
-                                                   rng=np.random.default_rng(4))
-    assert first == again
+    by_hand = TrainedModel(base.config, PersonalizedVAE(base.vae, midime), base.converter,
+                           source="by hand")
+    assert first == by_hand.sample(2, temperature=0.0, rng=np.random.default_rng(4))
 
 
 def test_a_file_that_is_not_midime_is_refused(tmp_path) -> None:
@@ -190,7 +198,7 @@ def test_a_different_base_model_is_refused(tmp_path) -> None:
         load_midime(path, other)
     assert "\n" not in str(err.value)
     with pytest.raises(CheckpointError, match=r"band\.midime: trained on base model"):
-        PersonalizedModel.load(path, other)
+        load_personalized(path, other)
     load_midime(path, base)  # its own base loads
 
 
@@ -221,16 +229,45 @@ def test_personalize_the_shipped_melody_model(shipped_melody: TrainedModel, tmp_
     assert midime.base_z_size == shipped_melody.config.hparams.z_size
     assert midime.training.final_loss < midime.training.first_loss
 
-    model = PersonalizedModel(shipped_melody, midime, name="band")
+    path = save_personalized(tmp_path / "band.midime", shipped_melody, midime, "melody",
+                             report)
+    assert read_midime_info(path).name == "melody"
+    model = TrainedModel.load(path)  # finds its base by the name it recorded
+    assert model.name == "band" and model.vae.z_size == midime.config.latent_size
     samples = model.sample(3, temperature=0.5, rng=np.random.default_rng(0), qpm=100.0)
     assert len(samples) == 3 and all(s.notes for s in samples)
     assert model.window_steps == shipped_melody.window_steps
+    by_hand = [shipped_melody.decode(midime.decode(small[None]), temperature=0.0)[0]
+               for small in np.random.default_rng(9).standard_normal((2, 4)).astype(np.float32)]
+    assert model.sample(2, temperature=0.0, rng=np.random.default_rng(9)) == by_hand
 
-    path = model.save(tmp_path / "band.midime", base_name="melody", report=report)
-    assert read_midime_info(path).name == "melody"
-    reloaded = PersonalizedModel.load(path)  # finds its base by the name it recorded
-    assert reloaded.sample(2, rng=np.random.default_rng(9)) == model.sample(
-        2, rng=np.random.default_rng(9))
+    # what the engine asks: the kind before loading, and an anchor encoded in the small space
+    assert model_config(path) == shipped_melody.config
+    window = shipped_melody.windows(melody(1), "a.mid")[:1]
+    small = model.encode_classes(np.stack(window))
+    np.testing.assert_allclose(small, midime.encode(shipped_melody.encode_classes(
+        np.stack(window))), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ConfigError, match=r"band\.midime: a personalized model takes its "
+                                          r"base model's config"):
+        TrainedModel.load(path, "cat-mel_2bar_small")
+
+
+def test_a_base_given_by_path_is_found_beside_the_file(shipped_melody: TrainedModel,
+                                                         tmp_path, monkeypatch) -> None:
+    weights = tmp_path / "models" / "mine.safetensors"
+    weights.parent.mkdir()
+    weights.write_bytes(Path(shipped_melody.source).read_bytes())
+    base = TrainedModel.load(weights)
+    _, latents = cluster(size=base.vae.z_size, n=40)
+    out = tmp_path / "sets" / "band.midime"
+    out.parent.mkdir()
+    monkeypatch.chdir(tmp_path)
+    save_personalized(out, base, train_midime(latents, MidiMeConfig(steps=20)),
+                      Path("models/mine.safetensors"))
+    assert read_midime_info(out).name == "../models/mine.safetensors"
+    monkeypatch.chdir(out.parent.parent.parent)  # elsewhere: the reference is the file's
+    assert TrainedModel.load(out).vae.base.mu_weights[1].tolist() == \
+        shipped_melody.vae.mu_weights[1].tolist()
 
 
 def test_no_usable_window_anywhere_names_the_files(shipped_melody: TrainedModel) -> None:

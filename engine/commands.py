@@ -26,6 +26,11 @@ HUMANIZE_FIELDS: tuple[str, ...] = tuple(
     f.name for f in fields(HumanizeParams) if f.name != "drum_accents")
 
 
+def check_temperature(value: object) -> float:
+    """The decoder's softmax temperature, in the one range every door into the engine takes."""
+    return _number("temperature", value, 0.0, MAX_TEMPERATURE)
+
+
 def _number(name: str, value: object, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) \
             or not math.isfinite(value) or not low <= value <= high:
@@ -96,7 +101,7 @@ class SetTemperature:
     def __post_init__(self) -> None:
         _track(self.track)
         object.__setattr__(self, "temperature",
-                           _number("temperature", self.temperature, 0.0, MAX_TEMPERATURE))
+                           check_temperature(self.temperature))
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from latentjam.engine.commands import check_temperature
 from latentjam.engine.errors import SettingError
 from latentjam.models.configs import ModelConfig
 from latentjam.models.errors import InputError
@@ -26,13 +27,6 @@ if TYPE_CHECKING:
     from latentjam.models.trained_model import TrainedModel
 
 MAX_COUNT = 64  # most windows one request may ask for
-
-
-def _check_temperature(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) \
-            or not math.isfinite(value) or value < 0:
-        raise SettingError(f"temperature must be a finite number >= 0, got {value!r}")
-    return float(value)
 
 
 def _check_seed(value: object) -> None:
@@ -74,7 +68,7 @@ class SampleRequest:
     count: int = 1
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "temperature", _check_temperature(self.temperature))
+        object.__setattr__(self, "temperature", check_temperature(self.temperature))
         _check_seed(self.seed)
         _check_count(self.count)
 
@@ -92,7 +86,7 @@ class WalkRequest:
     def __post_init__(self) -> None:
         object.__setattr__(self, "z", _latent("z", self.z))
         object.__setattr__(self, "step_size", _check_fraction("step_size", self.step_size))
-        object.__setattr__(self, "temperature", _check_temperature(self.temperature))
+        object.__setattr__(self, "temperature", check_temperature(self.temperature))
         _check_seed(self.seed)
         _check_count(self.count)
 
@@ -120,7 +114,7 @@ class InterpolateRequest:
         object.__setattr__(self, "z_end", end)
         object.__setattr__(self, "fractions",
                            tuple(_check_fraction("fraction", f) for f in fractions))
-        object.__setattr__(self, "temperature", _check_temperature(self.temperature))
+        object.__setattr__(self, "temperature", check_temperature(self.temperature))
         _check_seed(self.seed)
 
 
@@ -154,7 +148,7 @@ class DecodeRequest:
         if self.z.ndim == 2 and not 1 <= self.z.shape[0] <= MAX_COUNT:
             raise SettingError(f"decode takes 1..{MAX_COUNT} latent vectors, got "
                                f"{self.z.shape[0]}")
-        object.__setattr__(self, "temperature", _check_temperature(self.temperature))
+        object.__setattr__(self, "temperature", check_temperature(self.temperature))
         _check_seed(self.seed)
 
 

@@ -13,12 +13,12 @@ import math
 import time
 
 from latentjam.engine.clocks.base import Started, Stopped, TempoChanged, TransportEvent
+from latentjam.engine.commands import MAX_BPM, MIN_BPM  # the tempo range, stated once
 from latentjam.engine.errors import SettingError
 from latentjam.engine.midi_clock_out import TICKS_PER_MIDI_BEAT
 from latentjam.engine.timeline import Timeline
 from latentjam.engine.transport import TempoMap
 
-MIN_BPM, MAX_BPM = 20.0, 300.0
 DEFAULT_PRE_ROLL_MS = 50.0
 
 

@@ -28,10 +28,9 @@ from latentjam.engine.commands import (
 )
 from latentjam.engine.errors import SettingError
 from latentjam.engine.humanize import HumanizeParams
-from latentjam.engine.loops import BASS, DRUMS, MELODY
+from latentjam.models.parts import BASS, DRUMS, MELODY, PARTS
 
 EXAMPLE_SET = Path(__file__).resolve().parent.parent / "configs" / "live.toml"
-PARTS = (MELODY, BASS, DRUMS)
 DEFAULT_CHANNELS = {MELODY: 1, BASS: 2, DRUMS: 10}  # musicians' numbering
 
 

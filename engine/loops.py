@@ -18,9 +18,7 @@ from latentjam.engine.errors import SettingError
 from latentjam.engine.events import DEFAULT_PORT, TimedMessage
 from latentjam.engine.transport import BEATS_PER_BAR, bars_to_ticks, ticks_per_step
 from latentjam.models.encodings.converters import Converter
-from latentjam.models.encodings.trio import BASS_INSTRUMENT
-
-MELODY, BASS, DRUMS = "melody", "bass", "drums"  # part names of the shipped model kinds
+from latentjam.models.parts import BASS, DRUMS, MELODY, note_part
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +97,7 @@ class Loop:
 
 def _part_of(kind: str, instrument: int, is_drum: bool, part: str | None) -> str:
     if kind == "trio":
-        return DRUMS if is_drum else BASS if instrument == BASS_INSTRUMENT else MELODY
+        return note_part(instrument, is_drum)
     return part or (DRUMS if kind == "drums" else MELODY)
 
 

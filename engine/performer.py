@@ -44,7 +44,7 @@ from latentjam.engine.late import (
     resync_tick,
 )
 from latentjam.engine.live_config import DEFAULT_CHANNELS, LiveConfig, TrackConfig
-from latentjam.engine.loops import DRUMS, MELODY, Route
+from latentjam.engine.loops import Route
 from latentjam.engine.midi_clock_out import TICKS_PER_MIDI_BEAT, clock_ticks, song_position
 from latentjam.engine.model_worker import ModelClient
 from latentjam.engine.output_thread import REALTIME_PRIORITY, OutputThread
@@ -55,6 +55,7 @@ from latentjam.engine.scheduler import MAX_OFFSET_NS, LookaheadQueue
 from latentjam.engine.sinks import MessageSink
 from latentjam.engine.track import Track, TrackSettings
 from latentjam.engine.transport import bar_and_beat, bars_to_ticks
+from latentjam.models.parts import DRUMS, MELODY
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from latentjam.engine.loops import DRUMS, MELODY, Loop, LoopNote
+from latentjam.engine.loops import Loop, LoopNote
 from latentjam.engine.transport import BEATS_PER_BAR, STEPS_PER_BEAT, bars_to_ticks, ticks_per_step
 from latentjam.models.notesequence import Note, NoteSequence, Tempo, TimeSignature
+from latentjam.models.parts import DRUMS, MELODY
 
 DRUM_CHANNEL = 9  # General MIDI's channel 10
 

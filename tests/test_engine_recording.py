@@ -1,11 +1,11 @@
 """Notes played in, onto the step grid: rounding, the edges of the take, drums, and the
 NoteSequence the converter reads back note for note."""
 
-from latentjam.engine.loops import DRUMS, MELODY
 from latentjam.engine.recording import loop_sequence, recorded_loop
 from latentjam.engine.transport import ticks_per_step
 from latentjam.models.configs import get_config
 from latentjam.models.encodings.converters import get_converter
+from latentjam.models.parts import DRUMS, MELODY
 
 STEP = ticks_per_step()
 START = 7680  # the take starts at bar 5

@@ -8,11 +8,12 @@ import pytest
 from latentjam.engine import commands as cmd
 from latentjam.engine.errors import SettingError
 from latentjam.engine.humanize import HumanizeParams
-from latentjam.engine.loops import MELODY, Route, bar_notes, first_bars
+from latentjam.engine.loops import Route, bar_notes, first_bars
 from latentjam.engine.model_requests import DecodeRequest, ModelInfo, answer
 from latentjam.engine.track import Track, TrackSettings
 from latentjam.engine.transport import bars_to_ticks
 from latentjam.models.inference.latent import slerp_at
+from latentjam.models.parts import MELODY
 from latentjam.models.trained_model import TrainedModel
 
 BAR = bars_to_ticks(1)

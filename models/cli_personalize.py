@@ -135,7 +135,10 @@ def run_personalize(args: argparse.Namespace) -> int:
               "instruments", file=sys.stderr)
     saved = save_personalized(args.out, base, midime, args.model, report)
     training = report.training
-    print(f"wrote {saved}: {report.vectors} windows from {len(report.files) - len(report.skipped)}"
+    found = sum(f.windows for f in report.files)
+    taken = f"{report.vectors} windows" if report.vectors == found else \
+        f"{report.vectors} of {found} windows (evenly spread)"
+    print(f"wrote {saved}: {taken} from {len(report.files) - len(report.skipped)}"
           f" of {len(paths)} file(s), {training.steps} steps, loss {training.first_loss:.2f} -> "
           f"{training.final_loss:.2f}, {time.perf_counter() - started:.1f} s in all")
     print(f"play it: latentjam play --model {saved}   "

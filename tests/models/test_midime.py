@@ -224,7 +224,7 @@ def test_personalize_the_shipped_melody_model(shipped_melody: TrainedModel, tmp_
     counts = {f.name: f.windows for f in report.files}
     assert counts["a.mid"] > counts["b.mid"] > 0 and counts["empty.mid"] == 0
     assert [f.name for f in report.skipped] == ["empty.mid"]
-    assert "empty.mid" in report.skipped[0].reason
+    assert report.skipped[0].reason == "no 2-bar melody window (empty: 1)"
     assert report.vectors == sum(counts.values()) == midime.training.vectors
     assert midime.base_z_size == shipped_melody.config.hparams.z_size
     assert midime.training.final_loss < midime.training.first_loss
@@ -273,3 +273,14 @@ def test_a_base_given_by_path_is_found_beside_the_file(shipped_melody: TrainedMo
 def test_no_usable_window_anywhere_names_the_files(shipped_melody: TrainedModel) -> None:
     with pytest.raises(NoExamplesError, match=r"2 file\(s\) \(x\.mid, y\.mid\)"):
         personalize(shipped_melody, [NoteSequence(), NoteSequence()], ["x.mid", "y.mid"])
+
+
+def test_many_windows_are_thinned_evenly(shipped_melody: TrainedModel, monkeypatch) -> None:
+    from latentjam.models.personalize import personalize as module
+
+    monkeypatch.setattr(module, "MAX_WINDOWS", 6)
+    sequences = [melody(1), melody(2)]
+    midime, report = personalize(shipped_melody, sequences, ["a.mid", "b.mid"],
+                                 MidiMeConfig(steps=5))
+    found = {f.name: f.windows for f in report.files}
+    assert sum(found.values()) > 6 and report.vectors == midime.training.vectors == 6

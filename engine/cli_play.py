@@ -42,8 +42,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                     f"{EXAMPLE_SET} (every key documented there): "
                     f"{_default_set_summary()}, to a virtual port called 'latentjam', "
                     "internal clock, OSC on 127.0.0.1:9000. Ctrl-C stops (no note is left "
-                    "hanging).")
+                    "hanging). --write-example PATH copies that file to edit.")
     play.add_argument("--config", type=Path, help="a live set's TOML file")
+    play.add_argument("--write-example", type=Path, metavar="PATH",
+                      help="write the example set (the default set, every key documented) to "
+                           "PATH to edit, then play it with --config PATH; an existing file is "
+                           "left alone")
     play.add_argument("--bpm", type=float, help="tempo of the internal clock (default 120)")
     play.add_argument("--clock", choices=("internal", "midi", "link"),
                       help="internal (lead, send MIDI clock), midi (follow a MIDI clock), "
@@ -122,7 +126,31 @@ def _with_model(tracks: tuple[TrackConfig, ...], model: str) -> tuple[TrackConfi
                  for t in tracks)
 
 
+def write_example(path: Path) -> None:
+    """Copy the example set to ``path``; a SettingError when ``path`` exists or cannot be
+    written."""
+    try:
+        text = EXAMPLE_SET.read_bytes()
+    except OSError as err:
+        raise SettingError(f"the example set {EXAMPLE_SET} cannot be read ({err.strerror}): "
+                           "is latentjam installed with its package data?") from None
+    try:
+        with open(path, "xb") as out:  # "x": never over an existing file
+            out.write(text)
+    except FileExistsError:
+        raise SettingError(f"--write-example: {path} exists; give a new file's path (nothing "
+                           "was written)") from None
+    except OSError as err:
+        raise SettingError(f"--write-example: {path} cannot be written ({err.strerror})") \
+            from None
+
+
 def run_play(args: argparse.Namespace) -> int:
+    if args.write_example is not None:
+        write_example(args.write_example)
+        print(f"wrote the example set to {args.write_example}; edit it, then play it with "
+              f"`latentjam play --config {args.write_example}`")
+        return 0
     if args.bars is not None and args.bars < 1:
         raise SettingError(f"--bars must be at least 1, got {args.bars}")
     config = load_live_config(args.config or EXAMPLE_SET)

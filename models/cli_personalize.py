@@ -143,4 +143,7 @@ def run_personalize(args: argparse.Namespace) -> int:
           f"{training.final_loss:.2f}, {time.perf_counter() - started:.1f} s in all")
     print(f"play it: latentjam play --model {saved}   "
           f"or: latentjam sample --model {saved}")
+    folders = " ".join(str(p) for p in args.inputs)
+    print(f"compare with the base: latentjam evaluate --like {folders} --model {args.model} "
+          f"--model {saved}")
     return 0

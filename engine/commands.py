@@ -60,6 +60,10 @@ class Play:
 
     resume: bool = False
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.resume, bool):
+            raise SettingError(f"resume must be true or false, got {self.resume!r}")
+
 
 @dataclass(frozen=True, slots=True)
 class Stop:
@@ -238,7 +242,9 @@ class SetHumanize:
             value = int(value)
         try:
             HumanizeParams(**{self.field: value})
-        except (SettingError, TypeError, ValueError) as err:
+        except SettingError:
+            raise  # HumanizeParams names the field itself
+        except (TypeError, ValueError) as err:
             raise SettingError(f"humanize {self.field}: {err}") from None
         object.__setattr__(self, "value", value)
 

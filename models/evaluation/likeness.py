@@ -21,10 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from latentjam.models.errors import InputError, ModelError
 from latentjam.models.evaluation.metrics import (
-    BASS,
     DRUM_NAMES,
-    DRUMS,
-    MELODY,
     drum_hits_per_bar,
     part_of,
     pitch_class_histogram,
@@ -32,6 +29,7 @@ from latentjam.models.evaluation.metrics import (
 )
 from latentjam.models.midi_io import read_midi
 from latentjam.models.notesequence import Note, NoteSequence
+from latentjam.models.parts import BASS, DRUMS, MELODY
 
 if TYPE_CHECKING:
     from latentjam.models.trained_model import TrainedModel

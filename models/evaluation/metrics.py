@@ -14,18 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from latentjam.models.encodings.drums import DRUM_CLASS_PITCHES, PITCH_TO_CLASS
-from latentjam.models.encodings.trio import BASS_INSTRUMENT
 from latentjam.models.notesequence import Note
+from latentjam.models.parts import DRUMS, note_part
 
 DRUM_NAMES = ("kick", "snare", "closed hat", "open hat", "low tom", "mid tom", "high tom",
               "crash", "ride")
-MELODY, BASS, DRUMS = "melody", "bass", "drums"
 
 
 def part_of(note: Note) -> str:
-    if note.is_drum:
-        return DRUMS
-    return BASS if note.instrument == BASS_INSTRUMENT else MELODY
+    return note_part(note.instrument, note.is_drum)
 
 
 def step_accuracy(predicted: np.ndarray, target: np.ndarray) -> float:

@@ -3,9 +3,14 @@
 The files are Magenta's format (``convert_dir_to_note_sequences``, our ``latentjam
 convert``, our corpus builder). Pieces, not windows, are split between training and
 evaluation: a piece's side is a stable hash of its NoteSequence id (else its filename), so
-near-copies of a training window never score the model. For configs with a
-``transpose_range`` every training piece is transposed by a fresh random amount each epoch,
-as Magenta's ``NoteSequenceAugmenter`` does (notes leaving 0..127 are dropped, drums stay).
+near-copies of a training window never score the model.
+
+Transposition (training windows only, never held-out ones): each epoch every window moves
+by its own random number of semitones in the range asked for (by default the config's
+``transpose_range``), its pitched parts only (melody; a trio's melody and bass; drums never).
+It works on the class indices of the windows, not on the notes before extraction as
+Magenta's ``NoteSequenceAugmenter`` does, so a window is never re-extracted and a window
+that would leave the model's pitch range is skipped (and counted) instead of losing notes.
 
 An epoch's examples are a pure function of (seed, epoch), so the stream of batches resumes
 exactly from its position, two integers kept with each checkpoint. No TensorFlow here.
@@ -27,6 +32,7 @@ from latentjam.models.errors import InputError, NoExamplesError
 from latentjam.models.notesequence import NoteSequence
 from latentjam.models.notesequence_proto import parse_note_sequence
 from latentjam.models.tfrecord import read_records
+from latentjam.models.training.data_report import why_nothing
 
 MIN_PITCH, MAX_PITCH = 0, 127  # note-seq's bounds for transposed notes
 
@@ -78,7 +84,9 @@ def split_pieces(pieces: Sequence[Piece],
 
 def transpose(ns: NoteSequence, amount: int) -> NoteSequence:
     """note-seq's ``transpose_note_sequence``: pitched notes move by ``amount`` semitones,
-    notes pushed out of 0..127 are deleted, drums stay; total_time ends with the last note."""
+    notes pushed out of 0..127 are deleted, drums stay; total_time ends with the last note.
+    Training no longer uses it (it moves windows' classes, ``transpose_windows``); it stays
+    for preparing NoteSequences as Magenta's augmenter would."""
     if amount == 0:
         return ns
     notes = []
@@ -92,6 +100,25 @@ def transpose(ns: NoteSequence, amount: int) -> NoteSequence:
 
 
 SHOWN_EMPTY_PIECES = 5  # pieces without examples named one by one; the rest are counted
+FIRST_PITCH_CLASS = 2  # melody and bass classes: 0 hold, 1 note off, 2.. pitches
+
+
+@dataclass(frozen=True)
+class PieceReport:
+    """What one piece gave: its windows, what was dropped and why, and a hint when it gave
+    nothing."""
+
+    label: str
+    examples: int
+    skipped: dict[str, int]
+    hint: str = ""
+
+    def line(self) -> str:
+        dropped = ", ".join(f"{r} {c}" for r, c in sorted(self.skipped.items()))
+        text = f"{self.label}: {self.examples} windows"
+        if dropped:
+            text += f" (dropped: {dropped})"
+        return text + (f" -- {self.hint}" if self.hint else "")
 
 
 @dataclass
@@ -102,6 +129,14 @@ class ExtractionReport:
     examples: int = 0
     skipped: Counter = field(default_factory=Counter)
     empty: list[tuple[str, dict[str, int]]] = field(default_factory=list)  # (label, reasons)
+    per_piece: list[PieceReport] = field(default_factory=list)
+
+    def file_lines(self) -> list[str]:
+        """The totals, then one line per piece: windows, drops with reasons, and for a piece
+        that gave nothing a hint at why (for small corpora, where every file counts)."""
+        out = [f"{self.examples} examples from {self.pieces} pieces"]
+        out += [f"  {piece.line()}" for piece in self.per_piece]
+        return out
 
     def lines(self) -> list[str]:
         out = [f"{self.examples} examples from {self.pieces} pieces"]
@@ -117,43 +152,85 @@ class ExtractionReport:
         return out
 
 
+def pitched_parts(config: ModelConfig) -> tuple[int, ...]:
+    """The parts of a config's windows that transposition moves: melody, a trio's melody and
+    bass; never drums."""
+    kind = config.converter.kind
+    if kind == "melody":
+        return (0,)
+    if kind == "trio":
+        return (0, 1)
+    return ()
+
+
+def transpose_windows(classes: np.ndarray, amounts: np.ndarray, parts: Sequence[int],
+                      pitch_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Windows ``[n, T, P]`` with the pitch classes of ``parts`` moved by ``amounts`` ``[n]``
+    semitones; holds, note-offs and every other part stay. Returns (the windows that stay
+    within the ``pitch_classes`` pitches, the mask of those kept)."""
+    moved = classes.astype(np.int32)
+    keep = np.ones(len(classes), bool)
+    for part in parts:
+        column = moved[:, :, part]
+        pitched = column >= FIRST_PITCH_CLASS
+        shifted = np.where(pitched, column + amounts[:, None], column)
+        inside = (shifted >= FIRST_PITCH_CLASS) & (shifted < FIRST_PITCH_CLASS + pitch_classes)
+        keep &= np.all(inside | ~pitched, axis=1)
+        moved[:, :, part] = shifted
+    return moved[keep].astype(classes.dtype), keep
+
+
 class ExampleSet:
     """The examples of some pieces under one config, as class indices ``[n, T, parts]``
     padded to ``max_seq_len`` with their lengths.
 
-    With ``augment`` each epoch transposes every piece by its own random amount in the
-    config's ``transpose_range``; ``max_windows`` keeps at most that many windows of a
-    piece per epoch, drawn at random (Magenta keeps 5; by default every window counts).
+    With ``augment`` each epoch moves every window by its own random amount in
+    ``transpose`` (semitones, both ends included; default: the config's
+    ``transpose_range``, None or (0, 0): no transposition), its pitched parts only; windows
+    that would leave the pitch range are skipped that epoch and counted in
+    ``out_of_range``. ``max_windows`` keeps at most that many windows of a piece per epoch,
+    drawn at random (Magenta keeps 5; by default every window counts).
     """
 
     def __init__(self, pieces: Sequence[Piece], config: ModelConfig, *, augment: bool = False,
-                 max_windows: int | None = None, seed: int = 0):
+                 max_windows: int | None = None, seed: int = 0,
+                 transpose: tuple[int, int] | None | str = "config"):
         self.pieces = list(pieces)
         self.config = config
         self.converter = get_converter(config)
         self.steps = config.hparams.max_seq_len
         self.parts = len(config.output_depths) if config.is_hierarchical else 1
-        self.transpose_range = config.transpose_range if augment else None
+        wanted = config.transpose_range if isinstance(transpose, str) else transpose
+        self.pitched = pitched_parts(config)
+        self.transpose_range = wanted if augment and self.pitched and wanted != (0, 0) \
+            else None
+        if self.transpose_range is not None and self.transpose_range[0] > \
+                self.transpose_range[1]:
+            raise InputError(f"transposition range {self.transpose_range}: the lowest shift "
+                             f"comes first")
+        self.pitch_classes = config.converter.max_pitch - config.converter.min_pitch + 1
         self.max_windows = max_windows
         self.seed = seed
-        self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self.out_of_range: dict[int, int] = {}  # epoch -> windows skipped by transposition
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.report = ExtractionReport(pieces=len(self.pieces))
         for index, piece in enumerate(self.pieces):
-            classes, _, skipped = self._extract(index, 0)
+            classes, _, skipped = self._extract(index)
             self.report.examples += len(classes)
             self.report.skipped.update(skipped)
             if not len(classes):
                 self.report.empty.append((piece.label, skipped))
+            self.report.per_piece.append(PieceReport(
+                piece.label, len(classes), dict(skipped),
+                "" if len(classes) else why_nothing(piece.sequence, config, skipped)))
 
-    def _extract(self, index: int, amount: int) -> tuple[np.ndarray, np.ndarray, dict]:
-        key = (index, amount)
+    def _extract(self, index: int) -> tuple[np.ndarray, np.ndarray, dict]:
         skipped: dict[str, int] = {}
-        if key not in self._cache:
-            extraction = self.converter.to_examples(
-                transpose(self.pieces[index].sequence, amount))
+        if index not in self._cache:
+            extraction = self.converter.to_examples(self.pieces[index].sequence)
             skipped = dict(extraction.skipped)
-            self._cache[key] = self._pad(extraction.examples)
-        classes, lengths = self._cache[key]
+            self._cache[index] = self._pad(extraction.examples)
+        classes, lengths = self._cache[index]
         return classes, lengths, skipped
 
     def _pad(self, examples: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -165,21 +242,37 @@ class ExampleSet:
             lengths[row] = len(example)
         return classes, lengths
 
+    def untransposed(self) -> np.ndarray:
+        """Every window once, as extracted, in piece order: classes ``[n, T, parts]``."""
+        chunks = [self._extract(piece)[0] for piece in range(len(self.pieces))]
+        if not chunks:
+            return np.zeros((0, self.steps, self.parts), np.int16)
+        return np.concatenate(chunks)
+
     def epoch(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """Epoch ``index``'s examples in piece order: (classes, lengths)."""
         rng = np.random.default_rng([self.seed, index])
-        low, high = self.transpose_range or (0, 0)
         chunks = []
         for piece in range(len(self.pieces)):
-            amount = int(rng.integers(low, high + 1))
-            classes, lengths, _ = self._extract(piece, amount)
+            classes, lengths, _ = self._extract(piece)
             if self.max_windows is not None and len(classes) > self.max_windows:
                 keep = np.sort(rng.choice(len(classes), self.max_windows, replace=False))
                 classes, lengths = classes[keep], lengths[keep]
             chunks.append((classes, lengths))
         if not chunks:
             return (np.zeros((0, self.steps, self.parts), np.int16), np.zeros(0, np.int32))
-        return (np.concatenate([c for c, _ in chunks]), np.concatenate([n for _, n in chunks]))
+        classes = np.concatenate([c for c, _ in chunks])
+        lengths = np.concatenate([n for _, n in chunks])
+        if self.transpose_range is not None:
+            low, high = self.transpose_range
+            # a shift per window, not per piece: a few pieces give few windows, and one shift
+            # for all of a piece's windows would move the whole epoch's key a few ways only
+            amounts = rng.integers(low, high + 1, size=len(classes))
+            classes, keep = transpose_windows(classes, amounts, self.pitched,
+                                              self.pitch_classes)
+            lengths = lengths[keep]
+            self.out_of_range[index] = int(np.count_nonzero(~keep))
+        return classes, lengths
 
     def check_not_empty(self, what: str) -> None:
         if self.report.examples == 0:

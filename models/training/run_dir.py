@@ -16,7 +16,8 @@ Layout (all written atomically, file by file):
     --model RUN_DIR``.
 ``best.safetensors``
     the weights that scored best on the held-out examples so far (sampled reconstruction
-    accuracy), with that evaluation: a small corpus overfits long before the last step.
+    accuracy), with that evaluation: a small corpus overfits long before the last step. A
+    fine-tune scores its base model first, so this is the base's weights until it beats them.
 ``metrics.jsonl``
     one JSON line per checkpoint: training averages and the evaluation.
 """
@@ -106,11 +107,49 @@ class RunDir:
             return None
         return read_metadata(path).get("evaluation", {}).get(BEST_MEASURE)
 
+    def best_step(self) -> int | None:
+        """The global step ``best.safetensors`` was saved at (a fine-tune's base: its first)."""
+        path = self.path / BEST_FILE
+        if not path.is_file():
+            return None
+        step = read_metadata(path).get("global_step")
+        return None if step is None else int(step)
+
+    def evaluations_since_best_score(self) -> int:
+        """Held-out evaluations in ``metrics.jsonl`` after the highest score, whether or not
+        its weights were kept (what early stopping counts)."""
+        scores = [record["eval"].get(BEST_MEASURE) for record in self._records()
+                  if "eval" in record]
+        scores = [s for s in scores if s is not None]
+        if not scores:
+            return 0
+        return len(scores) - 1 - int(np.argmax(scores))
+
+    def _records(self) -> list[dict]:
+        path = self.path / METRICS_FILE
+        if not path.is_file():
+            return []
+        records = []
+        for line in path.read_text().splitlines():
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue  # a line cut short by a crash says nothing
+        return records
+
+    def beats_best(self, evaluation: Mapping[str, float]) -> bool:
+        """Whether ``evaluation`` scores above ``best.safetensors`` (or there is none)."""
+        score, best = evaluation.get(BEST_MEASURE), self.best_score()
+        return score is not None and (best is None or score > best)
+
+    def base_record(self) -> dict | None:
+        """A fine-tune's evaluation of its base model in ``metrics.jsonl``, if it made one."""
+        return next((record for record in self._records() if record.get("base")), None)
+
     def save_best(self, step: int, variables: Mapping[str, np.ndarray], metadata: dict,
                   evaluation: Mapping[str, float]) -> bool:
         """Write ``best.safetensors`` if ``evaluation`` beats it; whether it did."""
-        score, best = evaluation.get(BEST_MEASURE), self.best_score()
-        if score is None or (best is not None and score <= best):
+        if not self.beats_best(evaluation):
             return False
         save_weights(self.path / BEST_FILE, variables,
                      dict(metadata, global_step=step, evaluation=dict(evaluation)))

@@ -5,7 +5,10 @@ checkpoint with the optimizer and the data stream where they were. Ctrl-C (SIGIN
 current step, saves a checkpoint, and returns; a second Ctrl-C stops at once. ``init_from``
 starts a new run from any checkpoint our loader reads (fresh optimizer; the step counter,
 and with it the KL-weight, learning-rate and sampling schedules, continue from the
-checkpoint's ``global_step`` when it has one).
+checkpoint's ``global_step`` when it has one). A fine-tune with held-out examples scores
+its base model first, so ``best.safetensors`` is never worse on them than what it started
+from; with ``patience`` a run stops once that many evaluations in a row brought no better
+held-out score (a resumed run counts the ones it made before).
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ from latentjam.models.configs import (
     override_hparams,
 )
 from latentjam.models.errors import CheckpointError, ConfigError, InputError
-from latentjam.models.training import objective
+from latentjam.models.training import objective, sample_health
+from latentjam.models.training.data_report import describe_ranges
 from latentjam.models.training.dataset import (
     Batches,
     ExampleSet,
@@ -42,7 +46,8 @@ from latentjam.models.training.dataset import (
     split_pieces,
 )
 from latentjam.models.training.progress import training_progress
-from latentjam.models.training.run_dir import RunDir
+from latentjam.models.training.run_dir import BEST_MEASURE, RunDir
+from latentjam.models.training.small_data import too_few_windows, with_melody_programs
 from latentjam.models.training.step import Adam, Steps
 from latentjam.models.training.tf_model import TrainableMusicVAE, check_supported
 from latentjam.models.variables import check_variables
@@ -68,6 +73,18 @@ class TrainOptions:
     max_windows: int | None = None  # windows per piece per epoch (Magenta: 5); None: all
     jit_compile: bool = True
     progress: bool = True
+    # semitones (both ends) each training window moves by, pitched parts only; "config":
+    # the config's transpose_range; None: none
+    transpose: tuple[int, int] | None | str = "config"
+    melody_programs: tuple[int, ...] | None = None  # programs melodies are read from
+    patience: int | None = None  # evaluations without a better held-out score, then stop
+    min_windows: int | None = None  # a fine-tune on fewer training windows stops (see force)
+    force: bool = False  # fine-tune on too few windows anyway, with a warning
+    sample_check: bool = True  # a fine-tune keeps as best only checkpoints whose samples
+    # are not thinner than its base model's (sample_health)
+
+
+FILE_LINES_UP_TO = 50  # pieces reported one by one; larger corpora are summed
 
 
 @dataclass
@@ -76,6 +93,7 @@ class TrainResult:
     global_step: int
     interrupted: bool
     evaluation: dict[str, float] = field(default_factory=dict)
+    stopped_early: bool = False
 
 
 def configure_threads(threads: int | None = None) -> None:
@@ -275,15 +293,26 @@ def train(options: TrainOptions, report: Callable[[str], None] | None = None) ->
         train_pieces, eval_pieces = pieces, read_pieces(options.eval_examples)
     else:
         train_pieces, eval_pieces = split_pieces(pieces, options.eval_fraction)
-    train_set = ExampleSet(train_pieces, config, augment=True, max_windows=options.max_windows,
-                           seed=run.seed)
-    for line in train_set.report.lines():
-        report(f"training data: {line}")
+    data_config = with_melody_programs(config, options.melody_programs)
+    train_set = ExampleSet(train_pieces, data_config, augment=True,
+                           max_windows=options.max_windows, seed=run.seed,
+                           transpose=options.transpose)
+    _report_data(train_set, "training data", report)
     train_set.check_not_empty("training")
-    eval_set = ExampleSet(eval_pieces, config) if eval_pieces else None
+    eval_set = ExampleSet(eval_pieces, data_config) if eval_pieces else None
     if eval_set is not None:
-        for line in eval_set.report.lines():
-            report(f"evaluation data: {line}")
+        _report_data(eval_set, "evaluation data", report)
+    _report_transposition(train_set, report)
+    fine_tune = run.info.get("init_from") is not None
+    if fine_tune and options.min_windows is not None:
+        warning = too_few_windows(train_set.report.examples, options.min_windows)
+        if warning is not None and not options.force:
+            raise InputError(f"{warning}; to fine-tune anyway, add --force-fine-tune")
+        if warning is not None:
+            report(f"warning: {warning}; fine-tuning anyway (--force-fine-tune)")
+    if options.patience is not None and eval_set is None:
+        report("note: no held-out examples, so no early stopping: the run trains to its "
+               "last step")
 
     model = TrainableMusicVAE(config, seed=run.seed, values=run.values)
     adam = Adam(model.weights)
@@ -293,14 +322,40 @@ def train(options: TrainOptions, report: Callable[[str], None] | None = None) ->
     batches = Batches(train_set, hparams.batch_size, seed=run.seed, position=run.position)
     metadata = {"config": config_to_dict(config), "trained_on": {
         "examples": [_portable(p) for p in options.examples], "pieces": len(train_pieces),
-        "examples_per_epoch": train_set.report.examples, "init_from": run.info["init_from"]}}
+        "examples_per_epoch": train_set.report.examples, "init_from": run.info["init_from"],
+        "transpose": list(train_set.transpose_range) if train_set.transpose_range else None}}
+    if options.melody_programs is not None and config.converter.kind == "melody":
+        metadata["trained_on"]["melody_programs"] = describe_ranges(options.melody_programs)
 
     averages = _Averages()
     evaluation: dict[str, float] = {}
     step, saved_step = run.step, run.step
 
+    base_health = data_health = None
+    if fine_tune and eval_set is not None and options.sample_check:
+        base_record = run.dir.base_record()
+        if base_record is not None and "samples" in base_record:
+            base_health = sample_health.from_record(base_record["samples"])
+        data_health = sample_health.data_health(data_config, train_set.untransposed())
+
+    def evaluate_and_keep_best(variables: dict, record: dict) -> None:
+        nonlocal evaluation
+        evaluation = evaluate(steps, eval_set, hparams.batch_size, options.max_eval_examples)
+        record["eval"] = evaluation
+        note = ""
+        if base_health is not None and run.dir.beats_best(evaluation):
+            health = sample_health.sample_health(config, variables)
+            record["samples"] = sample_health.to_record(health)
+            short = sample_health.worse_than(health, base_health, data_health)
+            if short is not None:
+                note = f"; a better held-out score, not kept: its samples are thinner ({short})"
+                report(f"step {step}: eval " + _format(evaluation) + note)
+                return
+        best = run.dir.save_best(step, variables, metadata, evaluation)
+        report(f"step {step}: eval " + _format(evaluation) + ("; best so far" if best else ""))
+
     def checkpoint() -> None:
-        nonlocal evaluation, saved_step
+        nonlocal saved_step
         epoch, offset = batches.position
         variables = model.export()
         run.dir.save(step, variables, adam.state(), {"epoch": epoch, "offset": offset},
@@ -308,13 +363,28 @@ def train(options: TrainOptions, report: Callable[[str], None] | None = None) ->
         saved_step = step
         record = {"step": step, "train": averages.take()}
         if eval_set is not None:
-            evaluation = evaluate(steps, eval_set, hparams.batch_size, options.max_eval_examples)
-            record["eval"] = evaluation
-            best = run.dir.save_best(step, variables, metadata, evaluation)
-            report(f"step {step}: eval " + ", ".join(f"{k} {v:.4g}"
-                                                     for k, v in evaluation.items())
-                   + ("; best so far" if best else ""))
+            evaluate_and_keep_best(variables, record)
         run.dir.append_metrics(record)
+
+    if fine_tune and eval_set is not None and step == run.first_step \
+            and not run.dir.saved_steps() and run.dir.best_score() is None:
+        # The base model is a candidate too: a fine-tune that never beats it on the
+        # held-out pieces leaves the base's weights in best.safetensors, never worse ones.
+        record = {"step": step, "base": True}
+        variables = model.export()
+        evaluate_and_keep_best(variables, record)
+        if options.sample_check:  # what later candidates' samples are held against
+            base_health = sample_health.sample_health(config, variables)
+            record["samples"] = sample_health.to_record(base_health)
+        run.dir.append_metrics(record)
+
+    def stale() -> int:
+        """Evaluations since the best held-out score (0 when it is the latest). A score
+        that was not kept for its samples counts as progress: later checkpoints may keep
+        the score and play fuller loops."""
+        return run.dir.evaluations_since_best_score() if eval_set is not None else 0
+
+    stopped_early = options.patience is not None and stale() >= options.patience
 
     if step < run.last_step:
         report(f"training {config.name} from step {step} to {run.last_step}, batch "
@@ -322,7 +392,7 @@ def train(options: TrainOptions, report: Callable[[str], None] | None = None) ->
     bar = training_progress(options.progress, report, run.first_step, step, run.last_step)
     interrupted = False
     with _interrupt_flag() as stopped, bar:
-        while step < run.last_step:
+        while step < run.last_step and not stopped_early:
             if stopped():
                 interrupted = True
                 break
@@ -338,11 +408,47 @@ def train(options: TrainOptions, report: Callable[[str], None] | None = None) ->
             bar.step(step, values)
             if step % options.checkpoint_every == 0:
                 checkpoint()
+                stopped_early = options.patience is not None and stale() >= options.patience
         if step != saved_step or not run.dir.saved_steps():
             checkpoint()
     if interrupted:
         report(f"interrupted: saved checkpoint {step} in {run.dir.path}")
-    return TrainResult(run.dir.path, step, interrupted, evaluation)
+    elif stopped_early:
+        best_step = run.dir.best_step()
+        what = "the base model's weights" if best_step == run.first_step \
+            else f"step {best_step}"
+        report(f"stopped early at step {step}: {stale()} evaluations without a better "
+               f"held-out {BEST_MEASURE}; best.safetensors holds {what} "
+               f"({run.dir.best_score():.4g}, {run.dir.path / 'best.safetensors'})")
+    return TrainResult(run.dir.path, step, interrupted, evaluation, stopped_early)
+
+
+def _format(evaluation: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.4g}" for k, v in evaluation.items())
+
+
+def _report_data(examples: ExampleSet, what: str, report: Callable[[str], None]) -> None:
+    per_file = len(examples.pieces) <= FILE_LINES_UP_TO
+    lines = examples.report.file_lines() if per_file else examples.report.lines()
+    for line in lines:
+        report(f"{what}: {line}")
+
+
+def _report_transposition(examples: ExampleSet, report: Callable[[str], None]) -> None:
+    if examples.transpose_range is None:
+        if examples.pitched:
+            report("training data: no transposition")
+        return
+    low, high = examples.transpose_range
+    total = examples.report.examples
+    examples.epoch(0)  # counts the windows a shift would take out of range
+    skipped = examples.out_of_range.get(0, 0)
+    cfg = examples.config.converter
+    parts = "melody and bass" if len(examples.pitched) > 1 else "melody"
+    report(f"training data: each window transposed by {low:+d}..{high:+d} semitones per "
+           f"epoch ({parts}; drums never; held-out windows never); in the first epoch "
+           f"{skipped} of {total} would leave MIDI {cfg.min_pitch}-{cfg.max_pitch} and were "
+           f"skipped")
 
 
 def _tqdm_write(message: str) -> None:

@@ -185,11 +185,12 @@ def _is_named_model(name: str) -> bool:
 
 
 def base_reference(base: str | Path, out: Path) -> str:
-    """How a ``.midime`` written to ``out`` names its base: a kind or shipped name as it
-    is, a path relative to ``out``'s folder (the pair moves together, as a folder)."""
+    """How a ``.midime`` written to ``out`` names its base: a shipped model by its name (a
+    kind by the model it stands for today, which a later default would not be), a path
+    relative to ``out``'s folder (the pair moves together, as a folder)."""
     text = str(base)
     if _is_named_model(text):
-        return text
+        return DEFAULT_MODELS.get(text, text)
     return Path(os.path.relpath(resolve_model(text).resolve(), out.resolve().parent)).as_posix()
 
 

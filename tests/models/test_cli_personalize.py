@@ -46,7 +46,7 @@ def test_personalize_writes_a_model_that_sample_plays(band: Path, tmp_path: Path
         in printed.out and "found programs 81" in printed.out
     assert "--any-program takes the songs" in printed.err
     assert "step 60/60" in printed.err  # progress
-    assert read_midime_info(out).name == "melody"
+    assert read_midime_info(out).name == "mel_2bar_chorales"
     assert TrainedModel.load(out).vae.z_size == 4
 
     loops = tmp_path / "loops"

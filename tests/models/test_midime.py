@@ -231,7 +231,7 @@ def test_personalize_the_shipped_melody_model(shipped_melody: TrainedModel, tmp_
 
     path = save_personalized(tmp_path / "band.midime", shipped_melody, midime, "melody",
                              report)
-    assert read_midime_info(path).name == "melody"
+    assert read_midime_info(path).name == "mel_2bar_chorales"  # the model the kind stands for
     model = TrainedModel.load(path)  # finds its base by the name it recorded
     assert model.name == "band" and model.vae.z_size == midime.config.latent_size
     samples = model.sample(3, temperature=0.5, rng=np.random.default_rng(0), qpm=100.0)

@@ -88,6 +88,7 @@ class Performer:
         self._background: set[asyncio.Task] = set()  # encodes of anchors; failures logged
         self._playing = False
         self._position = 0  # the tick the transport stands at while stopped
+        self._bpm = float(config.clock.bpm)  # the last tempo set or heard: shown while stopped
         self._next_bar = 0  # the next bar to prepare
         self._start_tick = 0  # messages before this tick are not played (a resume mid-bar)
         self._handed_ns = 0  # deadlines up to here are with the output thread
@@ -222,6 +223,7 @@ class Performer:
         elif isinstance(event, Stopped):
             self._on_stopped(event)
         elif isinstance(event, TempoChanged):
+            self._bpm = float(event.bpm)
             log.info("tempo %.2f BPM", event.bpm)
         elif isinstance(event, ClockLost):
             log.warning("the external clock stopped ticking: free-running at %.2f BPM",
@@ -376,6 +378,7 @@ class Performer:
             timeline = self.clock.timeline()
             from_tick = timeline.tick_at_ns(self._handed_ns) + 1 if timeline else self._position
             self.clock.set_tempo(command.bpm, from_tick)
+            self._bpm = command.bpm
         elif isinstance(command, cmd.Panic):
             self.output.panic()
         else:
@@ -416,7 +419,7 @@ class Performer:
         tick = max(timeline.tick_at_ns(time.perf_counter_ns()), 0) if timeline else \
             self._position
         bar, beat = bar_and_beat(tick)
-        bpm = float(timeline.bpm_at(tick)) if timeline else float(self.config.clock.bpm)
+        bpm = float(timeline.bpm_at(tick)) if timeline else self._bpm
         tracks = tuple(track.state(*self._routing[track.name]) for track in self.tracks)
         return EngineState(self._playing, self.clock.kind, self.clock.status(), bpm, tick,
                            bar, beat, tracks, self.skipped_notes, self.skipped_pulses)

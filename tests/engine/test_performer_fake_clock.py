@@ -513,8 +513,6 @@ def test_commands_are_refused_by_name_and_nothing_plays_while_stopped(models):
     assert not state.playing and state.tick == 0 and state.tracks[0].muted
 
 
-@pytest.mark.xfail(strict=True, reason="Performer.state() reports config.clock.bpm whenever "
-                   "the transport is stopped, not the tempo the clock was set to")
 def test_the_state_shows_a_tempo_set_while_stopped(models):
     async def run():
         # the set's own clock (the internal master at the config's 120 BPM)

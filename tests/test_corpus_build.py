@@ -110,3 +110,12 @@ def test_refused_and_unknown_collections_are_errors():
         check_collections(["bach", "essenFolksong"])
     with pytest.raises(InputError, match="nope"):
         check_collections(["nope"])
+
+
+def test_a_manifest_error_names_files_not_the_builders_folders():
+    from latentjam.models.corpus.manifest import describe_error
+
+    err = FileNotFoundError("Cannot find file in /root/.pyenv/lib/python3.11/site-packages/"
+                            "music21/corpus/bach/bwv18.5-l.mxl\nTraceback ...")
+    assert describe_error(err) == "FileNotFoundError: Cannot find file in bwv18.5-l.mxl"
+    assert describe_error(ValueError("ratio 1/2 of a/b")) == "ValueError: ratio 1/2 of a/b"

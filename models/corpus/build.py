@@ -32,6 +32,7 @@ from latentjam.models.corpus.manifest import (
     STATUS_EMPTY,
     STATUS_PARSE_FAILED,
     PieceRecord,
+    describe_error,
     write_manifest,
 )
 from latentjam.models.corpus.music21_melodies import expand_repeats, score_to_notesequence
@@ -109,7 +110,7 @@ def process_file(pieces: list[PieceSource], config: ModelConfig, eval_percent: f
             source_file=piece.path.relative_to(root).as_posix(),
             split=split_of(piece, eval_percent))
         if isinstance(score, Exception):
-            record.status, record.error = STATUS_PARSE_FAILED, _describe(score)
+            record.status, record.error = STATUS_PARSE_FAILED, describe_error(score)
             results.append((record, None))
             continue
         try:
@@ -117,7 +118,7 @@ def process_file(pieces: list[PieceSource], config: ModelConfig, eval_percent: f
             ns = score_to_notesequence(score, piece.piece_id, piece.collection,
                                        record.source_file)
         except Exception as err:  # a score music21 read but we cannot use
-            record.status, record.error = STATUS_PARSE_FAILED, _describe(err)
+            record.status, record.error = STATUS_PARSE_FAILED, describe_error(err)
             results.append((record, None))
             continue
         record.notes = len(ns.notes)
@@ -132,11 +133,6 @@ def process_file(pieces: list[PieceSource], config: ModelConfig, eval_percent: f
         record.skipped = dict(extraction.skipped)
         results.append((record, serialize_note_sequence(ns)))
     return results
-
-
-def _describe(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}"[:300]
 
 
 def _file_groups(pieces: list[PieceSource]) -> list[list[PieceSource]]:

@@ -27,6 +27,7 @@ from latentjam.models.corpus.manifest import (
     STATUS_EMPTY,
     STATUS_PARSE_FAILED,
     PieceRecord,
+    describe_error,
     write_manifest,
 )
 from latentjam.models.corpus.mma_grooves import (
@@ -83,7 +84,7 @@ def process_groove(groove: Groove, config_name: str, eval_percent: float
             render(groove.name, CHORDS, TEMPO, midi)
             sequence = read_midi(midi)
     except Exception as err:  # MMA's or the reader's complaint is reported, not raised
-        record.status, record.error = STATUS_PARSE_FAILED, f"{type(err).__name__}: {err}"[:300]
+        record.status, record.error = STATUS_PARSE_FAILED, describe_error(err)
         return record, None, []
     drums = dataclasses.replace(sequence, notes=[n for n in sequence.notes if n.is_drum],
                                 id=record.piece_id, filename=record.source_file,

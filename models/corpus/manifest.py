@@ -8,6 +8,7 @@ failures included, so that a reader can check that the counts add up.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,6 +17,9 @@ from typing import Any
 STATUS_OK = "ok"  # parsed and converted; may still yield no window
 STATUS_PARSE_FAILED = "parse failed"
 STATUS_EMPTY = "no notes"
+ERROR_CHARS = 300  # a piece's error in the manifest: the reason, not a traceback
+# an absolute path in a library's message: the manifest ships, the builder's folders do not
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.])/(?:[^\s/'\"]+/)+(?=[^\s/'\"]+)")
 SPLITS = ("train", "eval")
 
 
@@ -39,6 +43,14 @@ class PieceRecord:
     def written(self) -> bool:
         """Whether the piece's NoteSequence went into its split's TFRecord."""
         return self.status == STATUS_OK
+
+
+def describe_error(err: BaseException) -> str:
+    """A piece's error as its manifest records it: the type and the first line of the
+    message, absolute paths cut to their file names."""
+    lines = str(err).strip().splitlines()
+    text = _ABSOLUTE_PATH.sub("", lines[0] if lines else "")
+    return f"{type(err).__name__}: {text}"[:ERROR_CHARS]
 
 
 def summarize(records: list[PieceRecord]) -> dict[str, Any]:

@@ -28,7 +28,12 @@ from pathlib import Path
 
 from latentjam.models.configs import load_config
 from latentjam.models.corpus.chords import chords_per_bar
-from latentjam.models.corpus.manifest import STATUS_PARSE_FAILED, PieceRecord, write_manifest
+from latentjam.models.corpus.manifest import (
+    STATUS_PARSE_FAILED,
+    PieceRecord,
+    describe_error,
+    write_manifest,
+)
 from latentjam.models.corpus.mma_grooves import (
     LICENCE as MMA_LICENCE,
 )
@@ -166,7 +171,7 @@ def process_tune(data: bytes, split: str, grooves: list[Groove], wanted: int, co
             with tempfile.TemporaryDirectory(prefix="latentjam-trio-") as work:
                 piece = trio_piece(tune, groove, min(bars, MAX_BARS), Path(work))
         except Exception as err:  # MMA's complaint, or a groove without bass or drums
-            record.status, record.error = STATUS_PARSE_FAILED, f"{type(err).__name__}: {err}"
+            record.status, record.error = STATUS_PARSE_FAILED, describe_error(err)
             results.append((record, None))
             continue
         extraction = converter.to_examples(piece)

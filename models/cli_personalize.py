@@ -16,14 +16,13 @@ from pathlib import Path
 from latentjam.models.defaults import DEFAULT_MODELS
 from latentjam.models.encodings.converters import get_converter
 from latentjam.models.errors import InputError, ModelError
-from latentjam.models.midi_io import read_midi
+from latentjam.models.midi_io import find_midi_files, read_midi
 from latentjam.models.notesequence import NoteSequence
 from latentjam.models.personalize.midime import MidiMeConfig
 from latentjam.models.personalize.midime_file import SUFFIX
 from latentjam.models.personalize.personalize import personalize, save_personalized
 from latentjam.models.trained_model import TrainedModel
 
-MIDI_SUFFIXES = (".mid", ".midi")
 MAX_FILES = 2000  # a band's songs, not a corpus: `corpus build` is for those
 PROGRESS_LINES = 4  # lines of training progress: it takes seconds
 
@@ -69,8 +68,7 @@ def midi_files(inputs: list[Path]) -> list[Path]:
     found: list[Path] = []
     for item in inputs:
         if item.is_dir():
-            inside = sorted(p for p in item.rglob("*")
-                            if p.suffix.lower() in MIDI_SUFFIXES and p.is_file())
+            inside = find_midi_files(item)
             if not inside:
                 raise InputError(f"{item}: no .mid or .midi files in this folder")
             found.extend(inside)

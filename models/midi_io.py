@@ -34,6 +34,13 @@ from latentjam.models.notesequence import (
 )
 
 DRUM_CHANNEL = 9  # channel 10 counted from 1
+MIDI_SUFFIXES = (".mid", ".midi")  # compared lower-cased: .MID counts
+
+
+def find_midi_files(folder: Path) -> list[Path]:
+    """The MIDI files under ``folder``, subfolders included, in name order."""
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES
+                  and p.is_file())
 
 
 def read_midi(path: str | Path, max_bytes: int | None = None) -> NoteSequence:

@@ -160,6 +160,24 @@ class TrainedModel:
             )
         return extraction.examples
 
+    def distinct_windows(self, sequence: NoteSequence) -> tuple[list[np.ndarray], str]:
+        """The distinct windows of a piece to learn from or measure against, and why there
+        are none when there are none.
+
+        Magenta's training windows first (a bar of rest splits a melody, repeats go), since
+        the base model learned from such; a piece that gives none that way (a trio song whose
+        bass rests, say) is taken as a user's clip is, its repeats dropped."""
+        found = self.converter.to_examples(sequence, training=True)
+        if found.examples:
+            return found.examples, ""
+        as_is = self.converter.to_examples(sequence, training=False)
+        distinct = list({w.tobytes(): w for w in as_is.examples}.values())
+        reasons = found.skipped or as_is.skipped
+        why = ", ".join(f"{reason}: {n}" for reason, n in sorted(reasons.items())) \
+            or "no usable notes"
+        converter = self.config.converter
+        return distinct, f"no {converter.slice_bars}-bar {converter.kind} window ({why})"
+
     def encode_classes(self, classes: np.ndarray, sample: bool = False,
                        rng: np.random.Generator | None = None) -> np.ndarray:
         """μ of each window (deterministic), or a z drawn from N(μ, σ) when ``sample``."""

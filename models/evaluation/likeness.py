@@ -27,7 +27,7 @@ from latentjam.models.evaluation.metrics import (
     pitch_class_histogram,
     total_variation,
 )
-from latentjam.models.midi_io import read_midi
+from latentjam.models.midi_io import MIDI_SUFFIXES, find_midi_files, read_midi
 from latentjam.models.notesequence import Note, NoteSequence
 from latentjam.models.parts import BASS, DRUMS, MELODY
 
@@ -402,16 +402,12 @@ class FileWindows:
     reason: str = ""  # why it gave none
 
 
-MIDI_SUFFIXES = (".mid", ".midi")
-
-
 def band_files(folder: Path) -> list[Path]:
     """The MIDI files under ``folder`` (subfolders included), in name order; InputError when
     the folder is missing or holds none."""
     if not folder.is_dir():
         raise InputError(f"{folder}: no such folder of MIDI files")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES
-                   and p.is_file())
+    files = find_midi_files(folder)
     if not files:
         raise InputError(f"{folder}: no MIDI files ({', '.join(MIDI_SUFFIXES)}) in it")
     return files
@@ -436,17 +432,14 @@ def band_windows(model: TrainedModel, paths: str | Path | Sequence[str | Path],
         if not files:
             raise InputError("no MIDI files given")
         where = ", ".join(str(p) for p in files[:3]) + (", ..." if len(files) > 3 else "")
-    # The windows personalize learns from: Magenta's training windows (a bar of rest splits a
-    # melody, repeats go), a piece as it is only when that gives none. ``model.windows``
-    # takes every piece as a clip: a song's melody is padded with rests to the song's end,
-    # and 91% of the band set's melody windows came out empty that way.
-    from latentjam.models.personalize.personalize import piece_windows
-
+    # The windows personalize learns from. ``model.windows`` takes every piece as a clip: a
+    # song's melody is padded with rests to the song's end, and 91% of the band set's melody
+    # windows came out empty that way.
     windows: list[NoteSequence] = []
     report = []
     for path in files:
         try:
-            classes, reason = piece_windows(model, reader(path))
+            classes, reason = model.distinct_windows(reader(path))
         except ModelError as err:
             report.append(FileWindows(path, 0, str(err)))
             continue

@@ -65,24 +65,6 @@ class PersonalizeReport:
                 "vectors": self.vectors}
 
 
-def piece_windows(base: TrainedModel, sequence: NoteSequence) -> tuple[list[np.ndarray], str]:
-    """The distinct windows of a piece, and why there are none when there are none.
-
-    Magenta's training windows first (a bar of rest splits a melody, repeats go), since the
-    base model learned from such; a piece that gives none that way (a trio song whose bass
-    rests, say) is taken as a user's clip is, its repeats dropped."""
-    found = base.converter.to_examples(sequence, training=True)
-    if found.examples:
-        return found.examples, ""
-    as_is = base.converter.to_examples(sequence, training=False)
-    distinct = list({w.tobytes(): w for w in as_is.examples}.values())
-    reasons = found.skipped or as_is.skipped
-    why = ", ".join(f"{reason}: {n}" for reason, n in sorted(reasons.items())) \
-        or "no usable notes"
-    return distinct, f"no {base.config.converter.slice_bars}-bar {base.config.converter.kind}" \
-                     f" window ({why})"
-
-
 def collect_windows(base: TrainedModel, sequences: list[NoteSequence], names: list[str]
                     ) -> tuple[list[np.ndarray], tuple[FileWindows, ...]]:
     """Every usable window of every piece, and per file how many (or why none)."""
@@ -91,7 +73,7 @@ def collect_windows(base: TrainedModel, sequences: list[NoteSequence], names: li
     windows: list[np.ndarray] = []
     files = []
     for sequence, name in zip(sequences, names, strict=True):
-        taken, reason = piece_windows(base, sequence)
+        taken, reason = base.distinct_windows(sequence)
         windows.extend(taken)
         files.append(FileWindows(name, len(taken), "" if taken else reason))
     if not windows:

@@ -16,12 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from latentjam.models.errors import InputError, MidiReadError
-from latentjam.models.midi_io import read_midi
+from latentjam.models.midi_io import MIDI_SUFFIXES, read_midi
 from latentjam.models.notesequence import NoteSequence
 from latentjam.models.notesequence_proto import serialize_note_sequence
 from latentjam.models.tfrecord import write_records
-
-MIDI_SUFFIXES = (".mid", ".midi")
 
 
 def note_sequence_id(filename: str, collection_name: str, source_type: str = "midi") -> str:

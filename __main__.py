@@ -1,5 +1,5 @@
 """``python -m latentjam`` runs the command line."""
 
-from latentjam.cli import main
+from latentjam.app.cli import main
 
 raise SystemExit(main())

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from latentjam.engine.model_requests import SampleRequest, WalkRequest
+from latentjam.models.service import SampleRequest, WalkRequest
 from latentjam.engine.model_worker import ModelClient
 from latentjam.models.defaults import DEFAULT_MODEL, shipped_models
 

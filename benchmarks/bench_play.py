@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from latentjam.engine.live_config import live_config_from_dict, load_live_config
+from latentjam.app.set_file import live_set_from_dict, load_live_set
 from latentjam.engine.performer import Performer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -143,11 +143,11 @@ def main() -> None:
                         help="idle, busy (a process spinning on one core), flood (OSC)")
     parser.add_argument("--flood", type=int, default=20_000, help="OSC messages in 'flood'")
     args = parser.parse_args()
-    base = load_live_config(args.config) if args.config else live_config_from_dict({
+    base = (load_live_set(args.config) if args.config else live_set_from_dict({
         "tracks": [{"name": "melody", "every": 1, "seed": 1,
-                    "humanize": {"velocity_spread": 6, "timing_spread_ms": 3}}]})
+                    "humanize": {"velocity_spread": 6, "timing_spread_ms": 3}}]})).engine
     config = dataclasses.replace(
-        base, backend="jack", osc=dataclasses.replace(base.osc, enabled=False),
+        base, backend="jack",
         clock=dataclasses.replace(base.clock, bpm=args.bpm, source="internal"),
         ports={key: dataclasses.replace(p, name=f"{PORT}-{key}", virtual=True)
                for key, p in base.ports.items()})

@@ -17,7 +17,11 @@ argmax in practice, ours at 0):
   like-for-like partner is ``decode_to_tensors``; Magenta's ``decode`` also builds
   NoteSequences and is shown too);
 * ``sample``: 4 melodies; ``batch32``: 32 melodies in one batch;
-* ``trio``: one 16-bar full-size ``hierdec-trio_16bar`` decode (random weights);
+* ``encode``: the fixture's ``mel_00.mid`` (``DEFAULT_MELODY_MIDI``), batch 1: ``encode``
+  from a NoteSequence read beforehand (converter included), ``encode_tensors`` from the
+  converter's tensors;
+* ``trio``: one 16-bar full-size ``hierdec-trio_16bar`` decode (the checkpoint that
+  ``magenta_make_data.py`` writes: Magenta's own initialisers, never synthetic scales);
 * ``train``: cat-mel_2bar_small training steps at batch 64 on the chorale TFRecord. Magenta's
   step time comes from a clock on every step; ours from ``latentjam train`` run for N1 and
   N2 steps: (wall(N2) - wall(N1)) / (N2 - N1), which cancels start-up and the final save.
@@ -42,6 +46,7 @@ from magenta_harness import (  # noqa: E402
     DEFAULT_CKPT,
     DEFAULT_EXAMPLES,
     DEFAULT_MAGENTA_PYTHON,
+    DEFAULT_MELODY_MIDI,
     DEFAULT_ROOT,
     DEFAULT_TRIO_CKPT,
     emit,
@@ -53,12 +58,14 @@ from magenta_harness import (  # noqa: E402
 )
 from magenta_reference import magenta_versions, worker_cmd  # noqa: E402
 
-MEASUREMENTS = ("startup", "decode", "sample", "batch32", "trio", "train")
+MEASUREMENTS = ("startup", "decode", "sample", "encode", "batch32", "trio", "train")
 # (measurement, Magenta's timing key, our timing key): the pairs whose ratio is printed.
 PAIRS = (
     ("decode", "decode_to_tensors", "decode"),
     ("decode", "decode", "decode"),
     ("sample", "sample_n4", "sample_n4"),
+    ("encode", "encode", "encode"),
+    ("encode", "encode_tensors", "encode_tensors"),
     ("batch32", "decode_to_tensors_b32", "decode_b32"),
     ("trio", "trio_decode_to_tensors", "trio_decode"),
 )
@@ -118,6 +125,28 @@ def ours_sample(args: argparse.Namespace) -> dict:
     stats = time_calls({"sample_n4": lambda: vae.sample(4, temperature=0.5, rng=rng,
                                                          length=32)}, args.runs, args.warmup)
     return {"load_s": round(load_s, 3), "batch": 4, "length": 32, **stats}
+
+
+def ours_encode(args: argparse.Namespace) -> dict:
+    """Like Magenta's worker: the MIDI file read once; ``encode`` converts and encodes (μ,
+    as Magenta's ``encode`` returns it with z and σ), ``encode_tensors`` only encodes."""
+    from latentjam.models.configs import get_config
+    from latentjam.models.encodings.converters import get_converter
+    from latentjam.models.midi_io import read_midi
+
+    vae, load_s = load_ours("cat-mel_2bar_small", args.ckpt)
+    converter = get_converter(get_config("cat-mel_2bar_small"))
+    sequence = read_midi(DEFAULT_MELODY_MIDI)
+
+    def encode():
+        window = converter.to_examples(sequence, training=False).examples[0]
+        return vae.encode(converter.encoder_inputs(window[None]))
+
+    inputs = converter.encoder_inputs(converter.to_examples(sequence,
+                                                            training=False).examples[0][None])
+    stats = time_calls({"encode": encode, "encode_tensors": lambda: vae.encode(inputs)},
+                       args.runs, args.warmup)
+    return {"load_s": round(load_s, 3), "batch": 1, "midi": str(DEFAULT_MELODY_MIDI), **stats}
 
 
 def ours_batch32(args: argparse.Namespace) -> dict:
@@ -189,7 +218,8 @@ def write_expect(args: argparse.Namespace) -> dict:
 
 
 OUR_WORKERS = {"startup": ours_startup, "decode": ours_decode, "sample": ours_sample,
-               "batch32": ours_batch32, "trio": ours_trio, "train": ours_train}
+               "encode": ours_encode, "batch32": ours_batch32, "trio": ours_trio,
+               "train": ours_train}
 
 
 def ours_runnable(name: str) -> str | None:
@@ -222,6 +252,7 @@ def ours_runnable(name: str) -> str | None:
 def options_for(name: str, args: argparse.Namespace) -> dict:
     return {
         "startup": {}, "decode": {"runs": args.runs}, "sample": {"runs": args.runs},
+        "encode": {"runs": args.runs},
         "batch32": {"runs": max(args.runs // 2, 50)},
         "trio": {"runs": args.trio_runs, "warmup": 1},
         "train": {"train_steps": args.train_steps, "train_warmup": args.train_warmup,

@@ -13,6 +13,7 @@ port).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from latentjam.engine import commands as cmd
@@ -89,38 +90,30 @@ def _triggered(address: str, args: tuple) -> bool:
     return not args or _switch(address, args[0])
 
 
-def parse(address: str, args: tuple | list) -> cmd.Command | Query:
-    """The command or query an OSC message asks for; ``OscMessageError`` saying why not."""
-    args = tuple(args)
-    try:
-        return _parse(address, args)
-    except SettingError as err:  # a command's own range check
-        raise OscMessageError(f"{address}: {err}") from None
+Reader = Callable[[str, object], object]  # (address, argument) -> value, or OscMessageError
 
 
-def _parse(address: str, args: tuple) -> cmd.Command | Query:
-    if not address.startswith(ROOT + "/"):
-        raise OscMessageError(f"unknown address {address!r} (they start with {ROOT}/)")
-    parts = address[len(ROOT) + 1:].split("/")
-    head = parts[0]
-    if len(parts) == 1:
-        if head in ("play", "continue", "stop", "panic"):
-            if not _triggered(address, args):
-                return Ignored()
-            return {"play": cmd.Play(), "continue": cmd.Play(resume=True), "stop": cmd.Stop(),
-                    "panic": cmd.Panic()}[head]
-        if head == "tempo":
-            _arity(address, args, 1)
-            return cmd.SetTempo(_number(address, args[0]))
-        if head in ("state", "unsubscribe"):
-            if not _triggered(address, args):
-                return Ignored()
-            return StateQuery() if head == "state" else Unsubscribe()
-        if head == "subscribe":
-            return _subscribe(address, args)
-    if head == "track" and len(parts) >= 3:
-        return _track_command(address, parts[1], parts[2:], args)
-    raise OscMessageError(f"unknown address {address!r} (docs/osc.md lists them)")
+def _trigger(make: Callable[[], cmd.Command | Query]) -> Callable:
+    """A button: acts on its press (or no argument), ignores its release."""
+    return lambda address, args: make() if _triggered(address, args) else Ignored()
+
+
+def _fields(make: Callable, readers: tuple[Reader, ...], optional: int = 0) -> Callable:
+    """Arguments read in order by ``readers`` (the last ``optional`` may be left out: the
+    command's own defaults apply) and given to ``make`` after the names in the address (a
+    track's, a humanize field's)."""
+    def build(address: str, args: tuple, *name: str) -> cmd.Command:
+        _arity(address, args, len(readers) - optional, len(readers))
+        return make(*name, *(read(address, arg) for read, arg in zip(readers, args, strict=False)))
+    return build
+
+
+def _switched(make: Callable) -> Callable:
+    """On/off, on when the argument is left out."""
+    def build(address: str, args: tuple, track: str) -> cmd.Command:
+        _arity(address, args, 0, 1)
+        return make(track, _switch(address, args[0]) if args else True)
+    return build
 
 
 def _subscribe(address: str, args: tuple) -> Subscribe | Ignored:
@@ -135,46 +128,65 @@ def _subscribe(address: str, args: tuple) -> Subscribe | Ignored:
     return Subscribe(None if port == 1 else port)
 
 
-def _track_command(address: str, track: str, rest: list[str], args: tuple) -> cmd.Command | Query:
-    what = "/".join(rest)
-    if what == "mode":
-        _arity(address, args, 1)
-        return cmd.SetMode(track, _text(address, args[0]))
-    if what == "temperature":
-        _arity(address, args, 1)
-        return cmd.SetTemperature(track, _number(address, args[0]))
-    if what == "walk_step":
-        _arity(address, args, 1)
-        return cmd.SetWalkStep(track, _number(address, args[0]))
-    if what == "bars":
-        _arity(address, args, 1)
-        return cmd.SetLoopBars(track, _int(address, args[0]))
-    if what == "every":
-        _arity(address, args, 1)
-        return cmd.SetEvery(track, _int(address, args[0]))
-    if what in ("mute", "solo"):
-        _arity(address, args, 0, 1)
-        on = _switch(address, args[0]) if args else True
-        return cmd.Mute(track, on) if what == "mute" else cmd.Solo(track, on)
-    if what == "anchor/save":
-        _arity(address, args, 1, 2)  # slot, and a button's 1/0
-        if len(args) == 2 and not _switch(address, args[1]):
-            return Ignored()
-        return cmd.SaveAnchor(track, _int(address, args[0]))
-    if what == "anchor/load":
-        _arity(address, args, 2)
-        return cmd.LoadAnchor(track, _int(address, args[0]), _text(address, args[1]))
-    if what == "anchor/record":
-        _arity(address, args, 1, 2)
-        bars = _int(address, args[1]) if len(args) == 2 else 2
-        return cmd.RecordAnchor(track, _int(address, args[0]), bars)
-    if what == "interpolate":
-        _arity(address, args, 2, 3)
-        steps = _int(address, args[2]) if len(args) == 3 else 8
-        return cmd.Interpolate(track, _int(address, args[0]), _int(address, args[1]), steps)
-    if len(rest) == 2 and rest[0] == "humanize":
-        _arity(address, args, 1)
-        return cmd.SetHumanize(track, rest[1], _number(address, args[0]))
+def _save_anchor(address: str, args: tuple, track: str) -> cmd.SaveAnchor | Ignored:
+    _arity(address, args, 1, 2)  # slot, and a button's 1/0
+    if len(args) == 2 and not _switch(address, args[1]):
+        return Ignored()
+    return cmd.SaveAnchor(track, _int(address, args[0]))
+
+
+# /latentjam/NAME -> what it asks for, from (address, args)
+SET_ADDRESSES: dict[str, Callable] = {
+    "play": _trigger(cmd.Play),
+    "continue": _trigger(lambda: cmd.Play(resume=True)),
+    "stop": _trigger(cmd.Stop),
+    "panic": _trigger(cmd.Panic),
+    "state": _trigger(StateQuery),
+    "unsubscribe": _trigger(Unsubscribe),
+    "subscribe": _subscribe,
+    "tempo": _fields(cmd.SetTempo, (_number,)),
+}
+
+# /latentjam/track/TRACK/NAME -> what it asks for, from (address, args, track)
+TRACK_ADDRESSES: dict[str, Callable] = {
+    "mode": _fields(cmd.SetMode, (_text,)),
+    "temperature": _fields(cmd.SetTemperature, (_number,)),
+    "walk_step": _fields(cmd.SetWalkStep, (_number,)),
+    "bars": _fields(cmd.SetLoopBars, (_int,)),
+    "every": _fields(cmd.SetEvery, (_int,)),
+    "mute": _switched(cmd.Mute),
+    "solo": _switched(cmd.Solo),
+    "anchor/save": _save_anchor,
+    "anchor/load": _fields(cmd.LoadAnchor, (_int, _text)),
+    "anchor/record": _fields(cmd.RecordAnchor, (_int, _int), optional=1),  # slot, bars
+    "interpolate": _fields(cmd.Interpolate, (_int, _int, _int), optional=1),  # from, to, steps
+}
+# /latentjam/track/TRACK/humanize/FIELD, from (address, args, track, field): the command
+# knows its fields
+_humanize = _fields(cmd.SetHumanize, (_number,))
+
+
+def parse(address: str, args: tuple | list) -> cmd.Command | Query:
+    """The command or query an OSC message asks for; ``OscMessageError`` saying why not."""
+    args = tuple(args)
+    try:
+        return _parse(address, args)
+    except SettingError as err:  # a command's own range check
+        raise OscMessageError(f"{address}: {err}") from None
+
+
+def _parse(address: str, args: tuple) -> cmd.Command | Query:
+    if not address.startswith(ROOT + "/"):
+        raise OscMessageError(f"unknown address {address!r} (they start with {ROOT}/)")
+    parts = address[len(ROOT) + 1:].split("/")
+    if len(parts) == 1 and parts[0] in SET_ADDRESSES:
+        return SET_ADDRESSES[parts[0]](address, args)
+    if parts[0] == "track" and len(parts) >= 3:
+        track, what = parts[1], "/".join(parts[2:])
+        if what in TRACK_ADDRESSES:
+            return TRACK_ADDRESSES[what](address, args, track)
+        if len(parts) == 4 and parts[2] == "humanize":
+            return _humanize(address, args, track, parts[3])
     raise OscMessageError(f"unknown address {address!r} (docs/osc.md lists them)")
 
 

@@ -15,12 +15,12 @@ from typing import Literal
 
 from latentjam.engine.errors import SettingError
 from latentjam.engine.humanize import HumanizeParams
+from latentjam.models.service import MAX_TEMPERATURE
 
 Mode = Literal["sample", "walk", "interpolate", "hold"]
 MODES: tuple[str, ...] = ("sample", "walk", "interpolate", "hold")
 LOOP_BARS: tuple[int, ...] = (1, 2, 4, 8, 16)
 MIN_BPM, MAX_BPM = 20.0, 300.0
-MAX_TEMPERATURE = 2.0
 ANCHOR_SLOTS = 8  # latent vectors a track keeps (walk anchors, interpolation ends)
 HUMANIZE_FIELDS: tuple[str, ...] = tuple(
     f.name for f in fields(HumanizeParams) if f.name != "drum_accents")

@@ -1,10 +1,10 @@
 """Loops in musical time: the notes a model decoded, as integer ticks, and their MIDI messages.
 
 A ``Loop`` is a whole number of bars of ``LoopNote``s, ticks counted from the loop's start.
-Everything here is pure: model classes -> loop (through the model's own converter, so the
-class meanings live in one place), the first bars of a longer window, consecutive windows
-chained into a longer loop, and the note-on/note-off messages of one bar at the performance
-tick where that bar is played.
+Everything here is pure: a window the model decoded (notes on its step grid) -> loop, and a
+recorded loop back to steps; the first bars of a longer window, consecutive windows chained
+into a longer loop, and the note-on/note-off messages of one bar at the performance tick
+where that bar is played.
 """
 
 from __future__ import annotations
@@ -13,12 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import mido
-import numpy as np
 from latentjam.engine.errors import SettingError
 from latentjam.engine.events import DEFAULT_PORT, TimedMessage
 from latentjam.engine.transport import BEATS_PER_BAR, bars_to_ticks, ticks_per_step
-from latentjam.models.encodings.converters import Converter
-from latentjam.models.parts import BASS, DRUMS, MELODY, note_part
+from latentjam.models.service import BASS, DRUMS, MELODY, StepLoop, StepNote
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,44 +90,32 @@ class Loop:
         return tuple(sorted({note.part for note in self.notes}))
 
 
-# -- model classes -> loop -------------------------------------------------------------------
+# -- the model's step grid <-> loops in ticks -----------------------------------------------
 
 
-def _part_of(kind: str, instrument: int, is_drum: bool, part: str | None) -> str:
-    if kind == "trio":
-        return note_part(instrument, is_drum)
-    return part or (DRUMS if kind == "drums" else MELODY)
-
-
-def loop_from_classes(classes: np.ndarray, converter: Converter,
-                      part: str | None = None) -> Loop:
-    """A loop from one window of decoded classes: melody or drums ``[T]``, trio ``[T, 3]``.
-
-    The converter reads the classes (as the model's own ``to_sequence`` does), at the tempo
-    that makes one step last exactly one second, so its times are exact step counts.
-    ``part`` names a one-part model's voice (default "melody" or "drums"); a trio's parts
-    are always melody, bass and drums.
-    """
-    kind = converter.config.kind
-    if part is not None and kind == "trio":
-        raise SettingError("a trio's parts are melody, bass and drums; part must be None")
-    steps_per_quarter = converter.config.steps_per_quarter
+def loop_from_steps(window: StepLoop, steps_per_quarter: int) -> Loop:
+    """A loop from one window the model decoded (notes on its step grid)."""
     step_ticks = ticks_per_step(steps_per_quarter)
-    steps = int(np.shape(classes)[0]) if np.ndim(classes) else 0
     steps_per_bar = steps_per_quarter * BEATS_PER_BAR  # Magenta's windows are 4/4
-    if steps < steps_per_bar or steps % steps_per_bar:
-        raise SettingError(f"decoded classes must cover whole bars of {steps_per_bar} steps, "
-                           f"got {steps} steps")
-    sequence = converter.to_sequence(np.asarray(classes), qpm=60.0 / steps_per_quarter)
+    if window.steps < steps_per_bar or window.steps % steps_per_bar:
+        raise SettingError(f"a decoded window must cover whole bars of {steps_per_bar} steps, "
+                           f"got {window.steps} steps")
+    notes = tuple(LoopNote(n.part, n.pitch, n.velocity, n.start_step * step_ticks,
+                           n.end_step * step_ticks, n.is_drum) for n in window.notes)
+    return Loop(notes, window.steps // steps_per_bar)
+
+
+def steps_of(loop: Loop, steps_per_quarter: int) -> StepLoop:
+    """A loop on the grid (a recording: every note on a step) as the model's step notes."""
+    step_ticks = ticks_per_step(steps_per_quarter)
     notes = []
-    for note in sequence.notes:
-        start, end = note.start_time, note.end_time
-        if not (float(start).is_integer() and float(end).is_integer()):
-            raise ValueError(f"converter put a note off the step grid: {start}..{end} steps")
-        notes.append(LoopNote(_part_of(kind, note.instrument, note.is_drum, part), note.pitch,
-                              note.velocity, int(start) * step_ticks, int(end) * step_ticks,
+    for note in loop.notes:
+        if note.start_tick % step_ticks or note.end_tick % step_ticks:
+            raise SettingError(f"note {note} lies off the {step_ticks}-tick step grid")
+        notes.append(StepNote(note.part, note.pitch, note.velocity,
+                              note.start_tick // step_ticks, note.end_tick // step_ticks,
                               note.is_drum))
-    return Loop(tuple(notes), steps // steps_per_bar)
+    return StepLoop(tuple(notes), loop.length_ticks // step_ticks)
 
 
 # -- shaping loops ---------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 """The model in a process of its own, and the asyncio client that asks it without waiting.
 
 Decoding a loop takes milliseconds of NumPy with Python between every step, which would shake
-the clock if it ran beside it under one GIL. So ``serve`` (a spawned process) loads
-``TrainedModel.load(model, config)`` once and answers requests (``model_requests``) one at
-a time, and ``ModelClient`` talks to it over a pipe from the asyncio loop without ever
-blocking it: a writer thread sends, a reader thread receives and hands each answer to the
-loop with ``call_soon_threadsafe``; process start and stop run in the loop's executor.
+the clock if it ran beside it under one GIL. So ``serve`` (a spawned process) loads the
+model once (the model service's ``LoadedModel``) and answers its requests one at a time,
+and ``ModelClient`` talks to it over a pipe from the asyncio loop without ever blocking it:
+a writer thread sends, a reader thread receives and hands each answer to the loop with
+``call_soon_threadsafe``; process start and stop run in the loop's executor.
 
 Each request has an id and a deadline. Past its deadline the caller gets
 ``ModelTimeoutError`` (and keeps playing its current loop); the worker skips requests whose
@@ -36,8 +36,7 @@ from latentjam.engine.errors import (
     ModelTimeoutError,
     ModelWorkerError,
 )
-from latentjam.engine.model_requests import ModelInfo, ModelRequest, ModelResult, answer
-from latentjam.models.configs import ModelConfig
+from latentjam.models.service import LoadedModel, ModelError, ModelInfo, ModelRequest, ModelResult
 
 log = logging.getLogger(__name__)
 
@@ -56,35 +55,28 @@ def _describe(err: BaseException) -> str:
     return str(err) if str(err) else type(err).__name__
 
 
-def serve(conn: Connection, model: str | Path | None, config: str | Path | ModelConfig | None,
-          nice: int) -> None:
+def serve(conn: Connection, model: str | Path | None, config: object, nice: int) -> None:
     """The worker process: load the model once, answer until told to stop or the engine
     goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if nice:
         with contextlib.suppress(OSError):
             os.nice(nice)
-    began = time.perf_counter()
     try:
-        from latentjam.models.errors import ModelError
-        from latentjam.models.trained_model import TrainedModel
-
-        trained = TrainedModel.load(model, config)
-        info = ModelInfo(trained.config, trained.source, trained.vae.z_size,
-                         trained.window_steps, time.perf_counter() - began)
+        loaded = LoadedModel(model, config)
     except Exception as err:  # every failure to load goes back as its message
         with contextlib.suppress(OSError):
             conn.send(("failed", _describe(err)))
         return
     with contextlib.suppress(EOFError, OSError):
-        conn.send(("ready", info))
+        conn.send(("ready", loaded.info))
         while (message := conn.recv()) is not None:
             request_id, deadline, request = message
             if time.monotonic() > deadline:
                 conn.send(("expired", request_id))
                 continue
             try:
-                reply = ("result", request_id, answer(trained, request))
+                reply = ("result", request_id, loaded.answer(request))
             except ModelError as err:
                 reply = ("error", request_id, str(err))
             except Exception as err:  # a bug in one answer: say so and keep serving
@@ -115,7 +107,7 @@ class _Worker:
         ours, theirs = context.Pipe(duplex=True)
         self.process = context.Process(target=serve, args=(theirs, *args), daemon=True,
                                        name="latentjam-model")
-        # Batch-1 decodes are small products: OpenBLAS threads only cost (see cli.py).
+        # Batch-1 decodes are small products: OpenBLAS threads only cost (see app/cli.py).
         saved = os.environ.get("OPENBLAS_NUM_THREADS")
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         try:
@@ -233,12 +225,11 @@ class ModelClient:
     """The engine's handle on a model worker process (use from one asyncio loop).
 
     ``async with ModelClient(model, config) as client: result = await client.request(...)``.
-    ``model``/``config`` are those of ``TrainedModel.load``: a shipped model's name or a
-    checkpoint path, and a config name, file or ``ModelConfig`` (None: the checkpoint's).
+    ``model``/``config`` are those of the service's ``LoadedModel``: a shipped model's name
+    or a checkpoint path, and a config name, file or ``ModelConfig`` (None: the checkpoint's).
     """
 
-    def __init__(self, model: str | Path | None = None,
-                 config: str | Path | ModelConfig | None = None, *,
+    def __init__(self, model: str | Path | None = None, config: object = None, *,
                  timeout_s: float = DEFAULT_TIMEOUT_S,
                  start_timeout_s: float = DEFAULT_START_TIMEOUT_S,
                  nice: int = DEFAULT_NICE) -> None:

@@ -16,12 +16,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import mido
 from latentjam.engine import commands as cmd
-from latentjam.engine.clip_files import anchor_path
+from latentjam.engine.anchor_paths import anchor_path
 from latentjam.engine.clocks.base import (
     ClockLost,
     ClockRegained,
@@ -43,7 +44,6 @@ from latentjam.engine.late import (
     resync_sequence,
     resync_tick,
 )
-from latentjam.engine.live_config import DEFAULT_CHANNELS, LiveConfig, TrackConfig
 from latentjam.engine.loops import Route
 from latentjam.engine.midi_clock_out import TICKS_PER_MIDI_BEAT, clock_ticks, song_position
 from latentjam.engine.model_worker import ModelClient
@@ -52,10 +52,11 @@ from latentjam.engine.port_lister import PortLister
 from latentjam.engine.port_watch import WatchedOutput
 from latentjam.engine.recorder import LoopRecorder
 from latentjam.engine.scheduler import MAX_OFFSET_NS, LookaheadQueue
+from latentjam.engine.set_config import DEFAULT_CHANNELS, SetConfig, TrackConfig
 from latentjam.engine.sinks import MessageSink
 from latentjam.engine.track import Track, TrackSettings
 from latentjam.engine.transport import bar_and_beat, bars_to_ticks
-from latentjam.models.parts import DRUMS, MELODY
+from latentjam.models.service import DRUMS, MELODY
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +69,15 @@ class Performer:
     """A live set running. ``async with Performer(config) as performer: await ...``.
 
     ``sinks``: send to these instead of opening the config's ports (keys as in
-    ``config.ports``), e.g. ``MemorySink``s for a dry run.
+    ``config.ports``), e.g. ``MemorySink``s for a dry run. ``clock``: this clock source
+    instead of the config's. ``model_clients``: what makes a track's model client from its
+    (model, config), a ``ModelClient`` (a worker process) unless given.
     """
 
-    def __init__(self, config: LiveConfig, *, sinks: Mapping[str, MessageSink] | None = None,
-                 clock: ClockSource | None = None, realtime: bool = True) -> None:
+    def __init__(self, config: SetConfig, *, sinks: Mapping[str, MessageSink] | None = None,
+                 clock: ClockSource | None = None, realtime: bool = True,
+                 model_clients: Callable[[str | None, str | None], ModelClient] = ModelClient
+                 ) -> None:
         self.config = config
         self._sinks = dict(sinks) if sinks is not None else None
         self._ports: dict[str, WatchedOutput] = {}
@@ -82,6 +87,7 @@ class Performer:
         self.tracks: list[Track] = []
         self._routing: dict[str, tuple[str, int]] = {}  # track -> (port key, first channel)
         self._clients: dict[tuple, ModelClient] = {}
+        self._model_clients = model_clients
         self._queue = LookaheadQueue()
         self._events: asyncio.Queue[TransportEvent] = asyncio.Queue()
         self._tasks: list[asyncio.Task] = []  # the performer's own loops
@@ -144,13 +150,13 @@ class Performer:
         for track in self.config.tracks:
             key = (track.model, track.config)
             if key not in self._clients:
-                self._clients[key] = ModelClient(track.model, track.config)
+                self._clients[key] = self._model_clients(track.model, track.config)
         infos = await asyncio.gather(*(client.start() for client in self._clients.values()))
         info_of = dict(zip(self._clients, infos, strict=True))
         for index, track in enumerate(self.config.tracks):
             key = (track.model, track.config)
             info = info_of[key]
-            routes = _routes(track, info.config.converter.kind, index)
+            routes = _routes(track, info.kind, index)
             settings = TrackSettings(track.mode, track.temperature, track.walk_step, track.bars,
                                      track.every, track.interpolate_steps, track.humanize)
             self.tracks.append(Track(track.name, settings, info, self._clients[key].request,
@@ -368,38 +374,33 @@ class Performer:
     # -- controllers ------------------------------------------------------------------------
 
     def command(self, command: cmd.Command) -> None:
-        """Carry out a controller's command (see ``engine.commands``); ``SettingError`` when
-        it names a track the set lacks or asks what the track cannot do."""
-        if isinstance(command, cmd.Play):
-            self.clock.start(command.resume)
-        elif isinstance(command, cmd.Stop):
-            self.clock.stop()
-        elif isinstance(command, cmd.SetTempo):
-            timeline = self.clock.timeline()
-            from_tick = timeline.tick_at_ns(self._handed_ns) + 1 if timeline else self._position
-            self.clock.set_tempo(command.bpm, from_tick)
-            self._bpm = command.bpm
-        elif isinstance(command, cmd.Panic):
-            self.output.panic()
+        """Carry out a controller's command (see ``engine.commands``): the set's own from
+        ``_COMMANDS``, a track's by the track; ``SettingError`` when it names a track the set
+        lacks or asks what the track cannot do."""
+        handler = _COMMANDS.get(type(command))
+        if handler is not None:
+            handler(self, command)
         else:
-            track = self._track(command.track)
-            if isinstance(command, cmd.Mute):
-                track.settings.muted = command.on
-            elif isinstance(command, cmd.Solo):
-                track.settings.soloed = command.on
-            elif isinstance(command, cmd.SaveAnchor):
-                track.save_anchor(command.slot)
-            elif isinstance(command, cmd.LoadAnchor):
-                path = anchor_path(command.path, self.config.anchor_dirs)
-                self._run_in_background(track.encode_midi(command.slot, path,
-                                                          within=self.config.anchor_dirs))
-            elif isinstance(command, cmd.RecordAnchor):
-                if self.clock.timeline() is None:
-                    raise SettingError("recording starts at the next bar line: start the "
-                                       "transport first")
-                self._run_in_background(self.recorder.arm(track, command.slot, command.bars))
-            else:
-                track.apply(command)
+            self._track(command.track).apply(command)
+
+    def _set_tempo(self, command: cmd.SetTempo) -> None:
+        timeline = self.clock.timeline()
+        from_tick = timeline.tick_at_ns(self._handed_ns) + 1 if timeline else self._position
+        self.clock.set_tempo(command.bpm, from_tick)
+        self._bpm = command.bpm
+
+    def _load_anchor(self, command: cmd.LoadAnchor) -> None:
+        track = self._track(command.track)
+        path = anchor_path(command.path, self.config.anchor_dirs)
+        self._run_in_background(track.encode_midi(command.slot, path,
+                                                  within=self.config.anchor_dirs))
+
+    def _record_anchor(self, command: cmd.RecordAnchor) -> None:
+        track = self._track(command.track)
+        if self.clock.timeline() is None:
+            raise SettingError("recording starts at the next bar line: start the transport "
+                               "first")
+        self._run_in_background(self.recorder.arm(track, command.slot, command.bars))
 
     def _run_in_background(self, work) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -423,6 +424,17 @@ class Performer:
         tracks = tuple(track.state(*self._routing[track.name]) for track in self.tracks)
         return EngineState(self._playing, self.clock.kind, self.clock.status(), bpm, tick,
                            bar, beat, tracks, self.skipped_notes, self.skipped_pulses)
+
+
+# The commands the performer carries out itself; every other command is a track's.
+_COMMANDS: dict[type, Callable[[Performer, Any], None]] = {
+    cmd.Play: lambda performer, c: performer.clock.start(c.resume),
+    cmd.Stop: lambda performer, c: performer.clock.stop(),
+    cmd.SetTempo: Performer._set_tempo,
+    cmd.Panic: lambda performer, c: performer.output.panic(),
+    cmd.LoadAnchor: Performer._load_anchor,
+    cmd.RecordAnchor: Performer._record_anchor,
+}
 
 
 def _routes(track: TrackConfig, kind: str, index: int) -> dict[str, Route]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from latentjam.engine.errors import SettingError
 from latentjam.engine.loops import Loop, chain
 from latentjam.engine.midi_input import MidiInputProcess
-from latentjam.engine.recording import loop_sequence, recorded_loop
+from latentjam.engine.recording import recorded_loop
 from latentjam.engine.timeline import Timeline
 from latentjam.engine.track import Track
 from latentjam.engine.transport import bars_to_ticks, next_boundary, ticks_per_step
@@ -103,13 +103,11 @@ class LoopRecorder:
             self.recorded.append(loop)
             window = take.track.window_bars
             played = chain([loop] * (window // loop.bars)) if loop.bars < window else loop
-            steps_per_quarter = take.track.info.config.converter.steps_per_quarter
-            self._spawn(self._encode(take, loop_sequence(played, steps_per_quarter),
-                                     len(loop.notes)))
+            self._spawn(self._encode(take, played, len(loop.notes)))
 
-    async def _encode(self, take: Take, sequence, notes: int) -> None:
+    async def _encode(self, take: Take, played: Loop, notes: int) -> None:
         what = f"the {take.bars}-bar take for track {take.track.name}"
-        await take.track.encode_sequence(take.slot, sequence, what)
+        await take.track.encode_loop(take.slot, played, what)
         log.info("track %s: %d notes played in, encoded into anchor %d", take.track.name,
                  notes, take.slot)
 

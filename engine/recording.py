@@ -1,5 +1,5 @@
 """Loops a performer plays in: the notes heard during a stretch of bars, as a loop on the
-step grid, and that loop as a NoteSequence the model's converter can encode. Pure.
+step grid (which the model service encodes). Pure.
 
 A human plays around the grid, so each note's start and end are rounded to the nearest
 16th-note step (a note at least one step long); a note struck up to a step before the
@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from latentjam.engine.loops import Loop, LoopNote
-from latentjam.engine.transport import BEATS_PER_BAR, STEPS_PER_BEAT, bars_to_ticks, ticks_per_step
-from latentjam.models.notesequence import Note, NoteSequence, Tempo, TimeSignature
-from latentjam.models.parts import DRUMS, MELODY
+from latentjam.engine.transport import BEATS_PER_BAR, STEPS_PER_BEAT, ticks_per_step
+from latentjam.models.service import DRUMS, MELODY
 
 DRUM_CHANNEL = 9  # General MIDI's channel 10
 
@@ -48,15 +47,3 @@ def recorded_loop(events: Iterable[tuple[int, int, int, int, int]], start_tick: 
     for channel, pitch in list(sounding):
         finish(channel, pitch, steps)
     return Loop(tuple(notes), bars, beats_per_bar)
-
-
-def loop_sequence(loop: Loop, steps_per_quarter: int = STEPS_PER_BEAT) -> NoteSequence:
-    """``loop`` as a NoteSequence at the tempo that makes a step last one second (as
-    ``loops.loop_from_classes`` reads the converter's output), so the converter finds every
-    note exactly on its step."""
-    step = ticks_per_step(steps_per_quarter)
-    notes = [Note(n.pitch, n.velocity, n.start_tick / step, n.end_tick / step,
-                  instrument=9 if n.is_drum else 0, is_drum=n.is_drum) for n in loop.notes]
-    return NoteSequence(notes=notes, tempos=[Tempo(0.0, 60.0 / steps_per_quarter)],
-                        time_signatures=[TimeSignature(0.0, loop.beats_per_bar, 4)],
-                        total_time=bars_to_ticks(loop.bars, loop.beats_per_bar) / step)

@@ -6,8 +6,9 @@ repeats until a loop boundary where the mode wants a new one (every ``every`` pl
 sample and walk modes, each loop along an interpolation, never in hold). The next loop is
 asked for as soon as the current one starts, so the model has a whole loop's time to answer;
 if the answer is not back at the boundary, the current loop plays again and a warning is
-logged: never silence, never a wait. The latent moves (fresh draw, walk, slerp) are made
-here, seeded, so a performance can be reproduced; the worker only decodes.
+logged: never silence, never a wait. Each request carries a seed drawn from the track's
+own, so a performance can be reproduced; the model service plans the latent move (fresh
+draw, walk, slerp) and decodes it.
 
 Settings a controller changes are read when they matter: mute, solo and humanize when the
 next bar is prepared; mode, temperature, walk step, loop length and interpolation by the next
@@ -18,23 +19,16 @@ at the next loop boundary when the model answers in time.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from latentjam.engine.clip_files import read_clip_classes
-from latentjam.engine.commands import (
-    Interpolate,
-    SetEvery,
-    SetHumanize,
-    SetLoopBars,
-    SetMode,
-    SetTemperature,
-    SetWalkStep,
-)
+from latentjam.engine import commands as cmd
 from latentjam.engine.engine_state import TrackState
-from latentjam.engine.errors import EngineError, ModelWorkerError, SettingError
+from latentjam.engine.errors import EngineError, ModelRequestError, ModelWorkerError, SettingError
 from latentjam.engine.events import TimedMessage
 from latentjam.engine.humanize import HumanizeParams, humanize
 from latentjam.engine.loops import (
@@ -44,20 +38,22 @@ from latentjam.engine.loops import (
     bar_notes,
     chain,
     first_bars,
-    loop_from_classes,
+    loop_from_steps,
     note_messages,
+    steps_of,
 )
-from latentjam.engine.model_requests import (
-    DecodeRequest,
+from latentjam.models.service import (
+    EncodeNotesRequest,
     EncodeRequest,
+    InputError,
+    InterpolateRequest,
     ModelInfo,
     ModelRequest,
     ModelResult,
+    SampleRequest,
+    WalkRequest,
+    read_clip_classes,
 )
-from latentjam.engine.transport import BEATS_PER_BAR
-from latentjam.models.encodings.converters import get_converter
-from latentjam.models.inference.latent import slerp_at, walk
-from latentjam.models.notesequence import NoteSequence
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +91,7 @@ class Track:
         self.info = info
         self.routes = dict(routes)
         self._ask = ask
-        self._converter = get_converter(info.config)
-        steps_per_bar = info.config.converter.steps_per_quarter * BEATS_PER_BAR
-        self.window_bars = max(info.window_steps // steps_per_bar, 1)
+        self.window_bars = info.window_bars
         seeds = np.random.SeedSequence(seed)
         self._rng, self._human_rng = (np.random.default_rng(s) for s in seeds.spawn(2))
         self.current: PlayingLoop | None = None
@@ -117,26 +111,28 @@ class Track:
     def _windows(self) -> int:
         return max(self.settings.bars // self.window_bars, 1)
 
-    def _plan(self, mode: str) -> np.ndarray | None:
-        """The latent vectors of the next loop in ``mode``, or None when it wants none."""
-        s, rng, n, size = self.settings, self._rng, self._windows(), self.info.z_size
+    def _request(self, mode: str) -> ModelRequest | None:
+        """What to ask the model for the next loop in ``mode``, or None when it wants none."""
+        s, n = self.settings, self._windows()
         if mode == "sample" or (mode == "walk" and self.current is None):
-            first = rng.standard_normal((1, size)).astype(np.float32)
-            rest = walk(first[0], s.walk_step, n - 1, rng) if n > 1 else first[:0]
-            return np.concatenate([first, rest])
+            return SampleRequest(s.temperature, self._seed(), n, walk_step=s.walk_step)
         if mode == "walk":
-            return walk(self.current.z[-1], s.walk_step, n, rng)
+            return WalkRequest(self.current.z[-1], s.walk_step, s.temperature, self._seed(), n)
         if mode == "interpolate" and self._path is not None \
                 and self._path_done < s.interpolate_steps:
             start, end = self._path
             fraction = self._path_done / (s.interpolate_steps - 1)
-            return np.stack([slerp_at(start[i % len(start)], end[i % len(end)], [fraction])[0]
-                             for i in range(n)]).astype(np.float32)
+            return InterpolateRequest(start, end, (fraction,), s.temperature, self._seed(),
+                                      windows=n)
         return None
 
-    async def _decode(self, z: np.ndarray, temperature: float, seed: int) -> PlayingLoop:
-        result = await self._ask(DecodeRequest(z, temperature=temperature, seed=seed))
-        windows = [loop_from_classes(classes, self._converter) for classes in result.classes]
+    def _seed(self) -> int:
+        return int(self._rng.integers(2 ** 31))
+
+    async def _decode(self, request: ModelRequest) -> PlayingLoop:
+        result = await self._ask(request)
+        spq = self.info.steps_per_quarter
+        windows = [loop_from_steps(window, spq) for window in result.loops]
         loop = chain(windows) if len(windows) > 1 else windows[0]
         if self.settings.bars < loop.bars:
             loop = first_bars(loop, self.settings.bars)
@@ -153,12 +149,11 @@ class Track:
 
     def _send_request(self, mode: str | None) -> None:
         self._next = None
-        z = self._plan(mode or self.settings.mode)
-        if z is None:
+        request = self._request(mode or self.settings.mode)
+        if request is None:
             return
-        seed = int(self._rng.integers(2 ** 31))
-        task = asyncio.get_running_loop().create_task(
-            self._decode(z, self.settings.temperature, seed), name=f"track {self.name}: next")
+        task = asyncio.get_running_loop().create_task(self._decode(request),
+                                                      name=f"track {self.name}: next")
         task.add_done_callback(self._answered)
         self._next = task
 
@@ -182,25 +177,23 @@ class Track:
     async def encode_midi(self, slot: int, path: str,
                           within: tuple[str, ...] | None = None) -> None:
         """Encode the first window of a MIDI file into anchor ``slot``; the file is read in a
-        process of its own (``clip_files``), only inside ``within`` when given."""
-        classes, seconds = await read_clip_classes(path, self.info.config, within)
+        process of its own (``read_clip_classes``), only inside ``within`` when given."""
+        try:
+            classes, seconds = await read_clip_classes(path, self.info, within)
+        except InputError as err:
+            raise SettingError(str(err)) from None
         result = await self._ask(EncodeRequest(classes))
         self.anchors[slot] = result.z
         log.info("track %s: anchor %d is %s (read in %.2f s)", self.name, slot, path, seconds)
 
-    async def encode_sequence(self, slot: int, sequence: NoteSequence, what: str) -> None:
-        """Encode the first window of ``sequence`` into anchor ``slot``; ``what`` names it
-        in errors."""
-        from latentjam.models.errors import ModelError
-
+    async def encode_loop(self, slot: int, loop: Loop, what: str) -> None:
+        """Encode the first window of a loop played in into anchor ``slot``; ``what`` names
+        it in errors."""
         try:
-            examples = self._converter.to_examples(sequence, training=False).examples
-        except ModelError as err:
+            request = EncodeNotesRequest(steps_of(loop, self.info.steps_per_quarter))
+            result = await self._ask(request)
+        except (InputError, ModelRequestError) as err:
             raise SettingError(f"{what}: {err}") from None
-        if not examples:
-            raise SettingError(f"{what}: no {self.info.config.name} window in it (too short, "
-                               f"or nothing the model can play)")
-        result = await self._ask(EncodeRequest(np.asarray(examples[0])))
         self.anchors[slot] = result.z
 
     # -- bars -------------------------------------------------------------------------------
@@ -281,36 +274,39 @@ class Track:
 
     # -- controller commands ----------------------------------------------------------------
 
-    def apply(self, command: object) -> None:
-        s = self.settings
-        if isinstance(command, SetMode):
-            if command.mode == "interpolate" and self._path is None:
-                raise SettingError(f"track {self.name}: interpolate needs two anchors first "
-                                   f"(use Interpolate with anchor slots)")
-            s.mode = command.mode
-        elif isinstance(command, SetTemperature):
-            s.temperature = command.temperature
-        elif isinstance(command, SetWalkStep):
-            s.walk_step = command.step
-        elif isinstance(command, SetLoopBars):
-            s.bars = command.bars
-        elif isinstance(command, SetEvery):
-            s.every = command.loops
-            return
-        elif isinstance(command, SetHumanize):
-            s.humanize = HumanizeParams(**{**_fields(s.humanize), command.field: command.value})
-            return
-        elif isinstance(command, Interpolate):
-            missing = [slot for slot in (command.start, command.end) if slot not in self.anchors]
-            if missing:
-                raise SettingError(f"track {self.name}: anchor slot(s) "
-                                   f"{', '.join(map(str, missing))} hold nothing yet")
-            self._path = (self.anchors[command.start], self.anchors[command.end])
-            self._path_done = 0
-            s.mode, s.interpolate_steps = "interpolate", command.steps
-        else:
+    def apply(self, command: cmd.Command) -> None:
+        """Carry out a command addressed to this track (see ``_APPLY``); ``SettingError``
+        when it asks what the track cannot do."""
+        handler = _APPLY.get(type(command))
+        if handler is None:
             raise SettingError(f"track {self.name}: cannot apply {command!r}")
-        self.request_next()
+        if handler(self, command):
+            self.request_next()
+
+    def _set(self, field: str, value: object, ask: bool = True) -> bool:
+        setattr(self.settings, field, value)
+        return ask
+
+    def _set_mode(self, command: cmd.SetMode) -> bool:
+        if command.mode == "interpolate" and self._path is None:
+            raise SettingError(f"track {self.name}: interpolate needs two anchors first "
+                               f"(use Interpolate with anchor slots)")
+        return self._set("mode", command.mode)
+
+    def _set_humanize(self, command: cmd.SetHumanize) -> bool:
+        params = self.settings.humanize
+        return self._set("humanize", dataclasses.replace(params, **{command.field:
+                                                                    command.value}), ask=False)
+
+    def _interpolate(self, command: cmd.Interpolate) -> bool:
+        missing = [slot for slot in (command.start, command.end) if slot not in self.anchors]
+        if missing:
+            raise SettingError(f"track {self.name}: anchor slot(s) "
+                               f"{', '.join(map(str, missing))} hold nothing yet")
+        self._path = (self.anchors[command.start], self.anchors[command.end])
+        self._path_done = 0
+        self.settings.interpolate_steps = command.steps
+        return self._set("mode", "interpolate")
 
     def save_anchor(self, slot: int) -> None:
         if self.current is None:
@@ -330,5 +326,17 @@ class Track:
             self._next = None
 
 
-def _fields(params: HumanizeParams) -> dict:
-    return {name: getattr(params, name) for name in params.__dataclass_fields__}
+# Command type -> handler; True: the next loop is asked anew, so the change is heard at the
+# next loop boundary.
+_APPLY: dict[type, Callable[[Track, Any], bool]] = {
+    cmd.SetMode: Track._set_mode,
+    cmd.SetTemperature: lambda track, c: track._set("temperature", c.temperature),
+    cmd.SetWalkStep: lambda track, c: track._set("walk_step", c.step),
+    cmd.SetLoopBars: lambda track, c: track._set("bars", c.bars),
+    cmd.SetEvery: lambda track, c: track._set("every", c.loops, ask=False),
+    cmd.SetHumanize: Track._set_humanize,
+    cmd.Interpolate: Track._interpolate,
+    cmd.Mute: lambda track, c: track._set("muted", c.on, ask=False),
+    cmd.Solo: lambda track, c: track._set("soloed", c.on, ask=False),
+    cmd.SaveAnchor: lambda track, c: track.save_anchor(c.slot) or False,
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the CLI does (see cli.py)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the CLI does (see app/cli.py)
 
 import pytest
 

@@ -34,10 +34,9 @@ from latentjam.models.corpus.mma_grooves import (
     LIBRARIES,
     LICENCE,
     Groove,
-    check_libraries,
     list_grooves,
-    mma_missing_reason,
     render,
+    require_mma,
 )
 from latentjam.models.encodings.converters import get_converter
 from latentjam.models.errors import InputError
@@ -108,10 +107,7 @@ def _process_star(args: tuple) -> tuple[PieceRecord, bytes | None, list[str]]:
 
 def build_drum_corpus(options: DrumBuildOptions, command: str = "") -> dict:
     """Build the drum corpus ``options`` describe; returns the manifest written."""
-    reason = mma_missing_reason()
-    if reason:
-        raise InputError(f"building the drum corpus needs MMA: {reason}")
-    check_libraries(list(options.libraries))
+    require_mma(list(options.libraries), "drum")
     if options.limit is not None and options.limit < 1:
         raise InputError(f"--limit must be at least 1, got {options.limit}")
     config = load_config(options.config)

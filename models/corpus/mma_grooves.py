@@ -51,6 +51,14 @@ def mma_missing_reason() -> str | None:
     return None
 
 
+def require_mma(libraries: list[str], corpus: str) -> None:
+    """An ``InputError`` unless MMA is installed and every library is one we may use."""
+    reason = mma_missing_reason()
+    if reason:
+        raise InputError(f"building the {corpus} corpus needs MMA: {reason}")
+    check_libraries(libraries)
+
+
 def check_libraries(names: list[str]) -> None:
     for name in names:
         if name in REFUSED:

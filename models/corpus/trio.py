@@ -39,10 +39,9 @@ from latentjam.models.corpus.mma_grooves import (
 )
 from latentjam.models.corpus.mma_grooves import (
     Groove,
-    check_libraries,
     list_grooves,
-    mma_missing_reason,
     render,
+    require_mma,
 )
 from latentjam.models.encodings.converters import get_converter
 from latentjam.models.encodings.trio import BASS_INSTRUMENT, BASS_PROGRAMS, ELECTRIC_BASS_PROGRAM
@@ -188,10 +187,7 @@ def _process_star(args: tuple) -> list[tuple[PieceRecord, bytes | None]]:
 
 
 def build_trio_corpus(options: TrioBuildOptions, command: str = "") -> dict:
-    reason = mma_missing_reason()
-    if reason:
-        raise InputError(f"building the trio corpus needs MMA: {reason}")
-    check_libraries(list(options.libraries))
+    require_mma(list(options.libraries), "trio")
     sources = {split: options.melody_corpus / f"{split}.tfrecord" for split in ("train", "eval")}
     for path in sources.values():
         if not path.is_file():

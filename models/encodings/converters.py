@@ -13,11 +13,18 @@ into a NoteSequence as Magenta's ``from_tensors`` does. Differences, on purpose:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from latentjam.models.configs import ConverterConfig
+from latentjam.models.encodings.quantize import (
+    QuantizedSequence,
+    QuantizeError,
+    quantize,
+    split_on_time_changes,
+)
 from latentjam.models.errors import ConfigError
 from latentjam.models.notesequence import NoteSequence
 
@@ -84,6 +91,49 @@ def unique_in_order(windows: list[tuple]) -> tuple[list[tuple], int]:
     """Windows without repeats (Magenta keeps one of each) and how many repeats were cut."""
     unique = list(dict.fromkeys(windows))
     return unique, len(windows) - len(unique)
+
+
+PartExamples = Callable[[NoteSequence, bool], tuple[list[np.ndarray], Counter, Counter]]
+
+
+def extract(ns: NoteSequence, training: bool, part_examples: PartExamples) -> Extraction:
+    """A piece's examples: split where its tempo or meter changes (Magenta's first step),
+    then ``part_examples(part, training)`` -> (examples, skipped, kept) for each part."""
+    parts = split_on_time_changes(ns, keep_length=not training)
+    if not parts:
+        return Extraction([], {"empty": 1})
+    examples: list[np.ndarray] = []
+    skipped: Counter = Counter()
+    kept: Counter = Counter()
+    for part in parts:
+        part_found, part_skipped, part_kept = part_examples(part, training)
+        examples.extend(part_found)
+        skipped.update(part_skipped)
+        kept.update(part_kept)
+    return Extraction(examples, merge_skips(skipped), merge_skips(kept))
+
+
+def quantized_4_4(part: NoteSequence, config: ConverterConfig
+                  ) -> tuple[QuantizedSequence | None, Counter]:
+    """``part`` on ``config``'s step grid, or None and why not (Magenta's windows are 4/4)."""
+    try:
+        qs = quantize(part, config.steps_per_quarter)
+    except QuantizeError as err:
+        return None, Counter({err.reason: 1})
+    if qs.steps_per_bar != config.steps_per_bar:
+        return None, Counter({"not 4/4": 1})
+    return qs, Counter()
+
+
+def distinct_for_training(windows: list[tuple], skipped: Counter,
+                          training: bool) -> list[tuple]:
+    """Training keeps one of each window (counted in ``skipped``); a user's clip keeps all."""
+    if not training:
+        return windows
+    unique, repeats = unique_in_order(windows)
+    if repeats:
+        skipped["repeated window"] += repeats
+    return unique
 
 
 def merge_skips(*counters: Counter | dict[str, int]) -> dict[str, int]:

@@ -27,18 +27,16 @@ from latentjam.models.configs import ConverterConfig
 from latentjam.models.encodings.converters import (
     OUTPUT_VELOCITY,
     Extraction,
-    merge_skips,
+    distinct_for_training,
+    extract,
     one_hot,
+    quantized_4_4,
     sliding_windows,
     steps_to_seconds,
-    unique_in_order,
     whole_bars,
 )
 from latentjam.models.encodings.quantize import (
     QuantizedSequence,
-    QuantizeError,
-    quantize,
-    split_on_time_changes,
 )
 from latentjam.models.notesequence import DEFAULT_TICKS_PER_QUARTER, Note, NoteSequence, Tempo
 
@@ -241,16 +239,11 @@ class MelodyConverter:
         ``training`` off, a user's clip as it is: a bar of rest does not end the melody,
         windows start at the clip's first step, a clip shorter than a window ends in rests,
         repeats stay."""
-        parts = split_on_time_changes(ns, keep_length=not training)
-        if not parts:
-            return Extraction([], {"empty": 1})
-        examples: list[np.ndarray] = []
-        skipped: Counter = Counter()
-        for part in parts:
-            windows, part_skipped = self._part_windows(part, training)
-            examples.extend(encode_events(w, self.config.min_pitch) for w in windows)
-            skipped.update(part_skipped)
-        return Extraction(examples, merge_skips(skipped))
+        return extract(ns, training, self._part_examples)
+
+    def _part_examples(self, part: NoteSequence, training: bool):
+        windows, skipped = self._part_windows(part, training)
+        return [encode_events(w, self.config.min_pitch) for w in windows], skipped, Counter()
 
     def _part_windows(self, part: NoteSequence,
                       training: bool) -> tuple[list[tuple[int, ...]], Counter]:
@@ -266,12 +259,9 @@ class MelodyConverter:
                                 f"{max(cfg.valid_programs)}: piano, organ, guitar...; "
                                 f"found programs {', '.join(map(str, found[:8]))}"
                                 f"{'...' if len(found) > 8 else ''})": 1})
-        try:
-            qs = quantize(part, cfg.steps_per_quarter)
-        except QuantizeError as err:
-            return [], Counter({err.reason: 1})
-        if qs.steps_per_bar != cfg.steps_per_bar:
-            return [], Counter({"not 4/4": 1})
+        qs, why_not = quantized_4_4(part, cfg)
+        if qs is None:
+            return [], why_not
         max_steps = cfg.steps_per_bar * cfg.max_bars if cfg.max_bars else None
         melodies, skipped = extract_melodies(
             qs, gap_bars=self.gap_bars if training else math.inf, max_steps_truncate=max_steps,
@@ -289,12 +279,7 @@ class MelodyConverter:
             if not sliced:
                 skipped["shorter than a window"] += 1
             windows.extend(window_events(w) for w in sliced)
-        if not training:
-            return windows, skipped
-        unique, repeats = unique_in_order(windows)
-        if repeats:
-            skipped["repeated window"] += repeats
-        return unique, skipped
+        return distinct_for_training(windows, skipped, training), skipped
 
     def to_sequence(self, classes: np.ndarray, qpm: float = 120.0) -> NoteSequence:
         """Decoded classes ``[T]`` -> notes (velocity 80, instrument 0, program 0)."""

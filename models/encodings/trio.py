@@ -32,11 +32,12 @@ from latentjam.models.configs import (
 from latentjam.models.encodings import drums, melody
 from latentjam.models.encodings.converters import (
     Extraction,
-    merge_skips,
+    extract,
     one_hot,
+    quantized_4_4,
     steps_to_seconds,
 )
-from latentjam.models.encodings.quantize import QuantizeError, quantize, split_on_time_changes
+from latentjam.models.encodings.quantize import quantize
 from latentjam.models.notesequence import DEFAULT_TICKS_PER_QUARTER, NoteSequence, Tempo
 
 BASS_PROGRAMS = tuple(range(32, 40))
@@ -73,29 +74,15 @@ class TrioConverter:
         a part that rests, even for the whole window, is encoded as rests, a part the clip
         lacks as silence, a clip shorter than a window is padded with rests; ``kept`` counts
         the windows training would have skipped."""
-        parts = split_on_time_changes(ns, keep_length=not training)
-        if not parts:
-            return Extraction([], {"empty": 1})
-        examples: list[np.ndarray] = []
-        skipped: Counter = Counter()
-        kept: Counter = Counter()
-        for part in parts:
-            part_examples, part_skipped, part_kept = self._part_examples(part, training)
-            examples.extend(part_examples)
-            skipped.update(part_skipped)
-            kept.update(part_kept)
-        return Extraction(examples, merge_skips(skipped), merge_skips(kept))
+        return extract(ns, training, self._part_examples)
 
     def _part_examples(self, part: NoteSequence,
                        training: bool) -> tuple[list[np.ndarray], Counter, Counter]:
         cfg = self.config
         steps_per_bar = cfg.steps_per_bar
-        try:
-            qs = quantize(part, cfg.steps_per_quarter)
-        except QuantizeError as err:
-            return [], Counter({err.reason: 1}), Counter()
-        if qs.steps_per_bar != steps_per_bar:
-            return [], Counter({"not 4/4": 1}), Counter()
+        qs, why_not = quantized_4_4(part, cfg)
+        if qs is None:
+            return [], why_not, Counter()
 
         total_bars = min(-(-qs.total_steps // steps_per_bar), self.max_bars)
         if not training:  # a user's clip shorter than a window ends in rests

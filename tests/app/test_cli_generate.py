@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from latentjam.cli import main
+from latentjam.app.cli import main
 from latentjam.models.midi_io import read_midi
 
 

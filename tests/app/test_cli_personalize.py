@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from latentjam.cli import main
+from latentjam.app.cli import main
 from latentjam.models.midi_io import write_midi
 from latentjam.models.notesequence import Note, NoteSequence, Tempo
 from latentjam.models.personalize.midime_file import read_midime_info

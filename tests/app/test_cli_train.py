@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from latentjam.cli import main
-from latentjam.models.cli_train import parse_hparams
+from latentjam.app.cli import main
+from latentjam.app.cli_train import parse_hparams
 from latentjam.models.errors import ConfigError
 from latentjam.models.midi_io import read_midi, write_midi
 from latentjam.models.notesequence import Note, NoteSequence, Tempo
@@ -68,7 +68,7 @@ def test_parse_hparams():
 
 
 def test_cli_does_not_import_tensorflow():
-    code = ("import sys; from latentjam.cli import build_parser; build_parser(); "
+    code = ("import sys; from latentjam.app.cli import build_parser; build_parser(); "
             "print('tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

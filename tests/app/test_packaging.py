@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
 
 def requirements(build: bool = True) -> list[str]:
@@ -137,16 +137,15 @@ def test_the_wheel_holds_every_package_the_configs_and_the_weights_and_no_tests(
     metadata = zipfile.ZipFile(wheel).read(f"{dist_info}/METADATA").decode()
     assert "License-Expression: GPL-3.0-or-later" in metadata
     entry_points = zipfile.ZipFile(wheel).read(f"{dist_info}/entry_points.txt").decode()
-    assert "latentjam = latentjam.cli:main" in entry_points
+    assert "latentjam = latentjam.app.cli:main" in entry_points
 
 
-def test_the_unpacked_wheel_samples_and_plays_from_its_own_files(built, tmp_path):
-    """The wheel's files alone, outside the checkout: ``python -S`` keeps site's .pth files
-    (the editable install's finder among them) out, the dependencies come from site-packages
-    put after the unpacked wheel on the path."""
+def unpacked_wheel(wheel: Path, tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
+    """The wheel unpacked (its folder, a working folder elsewhere, the environment to run it
+    in): ``python -S`` keeps site's .pth files (the editable install's finder among them) out,
+    the dependencies come from site-packages put after the unpacked wheel on the path."""
     import site
 
-    wheel, _ = built
     unpacked = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(unpacked)
     elsewhere = tmp_path / "elsewhere"
@@ -154,6 +153,12 @@ def test_the_unpacked_wheel_samples_and_plays_from_its_own_files(built, tmp_path
     path = os.pathsep.join([str(unpacked), *site.getsitepackages()])
     # COLUMNS: argparse would wrap the help's long path at its hyphens
     env = {**os.environ, "PYTHONPATH": path, "OPENBLAS_NUM_THREADS": "1", "COLUMNS": "1000"}
+    return unpacked, elsewhere, env
+
+
+def test_the_unpacked_wheel_samples_and_writes_its_example_from_its_own_files(built, tmp_path):
+    """The wheel's files alone, outside the checkout."""
+    unpacked, elsewhere, env = unpacked_wheel(built[0], tmp_path)
 
     def latentjam(*args: str, code: str | None = None) -> subprocess.CompletedProcess:
         command = ["-c", code] if code else ["-m", "latentjam", *args]
@@ -161,7 +166,7 @@ def test_the_unpacked_wheel_samples_and_plays_from_its_own_files(built, tmp_path
                               capture_output=True, text=True, timeout=120)
 
     where = latentjam(code="import latentjam, latentjam.models.defaults as d, "
-                           "latentjam.engine.live_config as c; "
+                           "latentjam.app.set_file as c; "
                            "print(latentjam.__file__, d.WEIGHTS_DIR, c.EXAMPLE_SET, sep='\\n')")
     assert where.returncode == 0, where.stderr
     files = [Path(line) for line in where.stdout.split()]
@@ -188,3 +193,28 @@ def test_the_unpacked_wheel_samples_and_plays_from_its_own_files(built, tmp_path
         "latentjam play: error: --write-example: my_set.toml exists; give a new file's path "
         "(nothing was written)"))
     assert (elsewhere / "my_set.toml").read_text() == "# mine\n"
+
+
+def test_the_unpacked_wheel_plays_the_default_set_to_a_port(built, tmp_path, jack_server):
+    from jack_server import MidiReceiver, wait_for_port
+
+    _, elsewhere, env = unpacked_wheel(built[0], tmp_path)
+    port = "lj-wheel"
+    args = ["play", "--backend", "jack", "--port", port, "--no-osc", "--bpm", "240", "--bars",
+            "4", "--seed", "1"]
+    player = subprocess.Popen([sys.executable, "-S", "-m", "latentjam", *args], cwd=elsewhere,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        wait_for_port(port)
+        with MidiReceiver(port) as rx:
+            _, err = player.communicate(timeout=60)
+            received = rx.stop(linger_s=0.2)
+    finally:
+        if player.poll() is None:
+            player.kill()
+            player.wait()
+    assert player.returncode == 0, err
+    channels = {data[0] & 0x0F for _, data in received
+                if data[0] & 0xF0 == 0x90 and len(data) == 3 and data[2]}
+    assert channels == {0, 9}, err  # the default set: melody on channel 1, drums on 10

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-HARNESS = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_faults.py"
+HARNESS = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_faults.py"
 
 
 def test_the_quick_fault_run_keeps_the_music_going(jack_server):

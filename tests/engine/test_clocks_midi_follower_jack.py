@@ -17,8 +17,8 @@ from latentjam.engine import ports
 from latentjam.engine.clocks.base import Started, Stopped, TempoChanged
 from latentjam.engine.clocks.midi_follower import VIRTUAL_INPUT, MidiClockFollower
 from latentjam.engine.errors import PortError
-from latentjam.engine.live_config import live_config_from_dict
 from latentjam.engine.performer import Performer
+from latentjam.engine.set_config import set_config_from_dict
 
 JACK = "jack"
 
@@ -95,8 +95,8 @@ def test_a_missing_input_port_is_a_clear_error(jack_server):
 
 
 def test_a_slaved_set_follows_the_masters_start_tempo_and_stop(jack_server):
-    config = live_config_from_dict({
-        "backend": JACK, "clock": {"source": "midi"}, "osc": {"enabled": False},
+    config = set_config_from_dict({
+        "backend": JACK, "clock": {"source": "midi"},
         "ports": {"main": {"name": "lj-slave"}},
         "tracks": [{"name": "melody", "mode": "hold", "seed": 2}]})
 
@@ -131,8 +131,8 @@ def test_a_master_that_crashes_and_comes_back_is_followed_again(jack_server):
     meanwhile, then hears the new master's Start, pulses and Stop (and stops)."""
     from jack_server import ClockMaster
 
-    config = live_config_from_dict({
-        "backend": JACK, "osc": {"enabled": False},
+    config = set_config_from_dict({
+        "backend": JACK,
         "clock": {"source": "midi", "input_port": "lj-master"},
         "ports": {"main": {"name": "lj-follows"}},
         "tracks": [{"name": "melody", "mode": "hold", "seed": 2}]})

@@ -1,4 +1,4 @@
-"""Loops in ticks: model classes -> notes, first bars, chained windows, a bar's messages."""
+"""Loops in ticks: a decoded window -> notes, first bars, chained windows, a bar's messages."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from latentjam.engine.loops import (
     bar_notes,
     chain,
     first_bars,
-    loop_from_classes,
+    loop_from_steps,
     note_messages,
 )
 from latentjam.models.configs import get_config
 from latentjam.models.encodings.converters import get_converter
+from latentjam.models.service import InputError, StepLoop
+from latentjam.models.service.answer import step_loop
 
 STEP = 120  # ticks of a 16th at 480 PPQN
 BAR = 16 * STEP
@@ -27,6 +29,11 @@ HOLD, OFF = 0, 1  # melody classes: no event, note off
 
 def pitch_class(pitch: int) -> int:
     return pitch - 21 + 2  # cat-mel configs: classes 2.. are MIDI 21..108
+
+
+def loop_from_classes(classes: np.ndarray, converter) -> Loop:
+    """One decoded window as the service sends it (notes on steps), as the engine plays it."""
+    return loop_from_steps(step_loop(classes, converter), converter.config.steps_per_quarter)
 
 
 def melody_converter():
@@ -48,11 +55,6 @@ def test_melody_classes_become_ticks_on_the_grid():
         LoopNote("melody", 60, 80, 0, 4 * STEP),
         LoopNote("melody", 64, 80, 8 * STEP, 32 * STEP),
     )
-
-
-def test_a_one_part_model_can_name_its_part():
-    loop = loop_from_classes(two_bar_melody(), melody_converter(), part="bass")
-    assert loop.parts == ("bass",)
 
 
 def test_drum_classes_hit_one_step_each():
@@ -82,13 +84,13 @@ def test_trio_classes_give_three_parts():
         ("bass", 36, BAR, BAR + 4 * STEP),
         ("drums", 36, BAR + STEP, BAR + 2 * STEP),
     ]
-    with pytest.raises(SettingError, match="trio"):
-        loop_from_classes(classes, get_converter(get_config("hierdec-trio_16bar")), part="x")
 
 
 def test_classes_must_cover_whole_bars():
+    with pytest.raises(InputError, match="whole bars"):
+        step_loop(np.zeros(20, np.int64), melody_converter())
     with pytest.raises(SettingError, match="whole bars"):
-        loop_from_classes(np.zeros(20, np.int64), melody_converter())
+        loop_from_steps(StepLoop((), 20), 4)
 
 
 def test_first_bars_cuts_a_held_note_at_the_cut():

@@ -17,20 +17,16 @@ from latentjam.engine.errors import (
     ModelRequestError,
     ModelTimeoutError,
     ModelWorkerError,
-    SettingError,
 )
-from latentjam.engine.model_requests import (
+from latentjam.engine.model_worker import ModelClient
+from latentjam.models.defaults import DEFAULT_MODEL, shipped_models
+from latentjam.models.service import (
     DecodeRequest,
-    EncodeRequest,
     InterpolateRequest,
     SampleRequest,
     WalkRequest,
     answer,
 )
-from latentjam.engine.model_worker import ModelClient
-from latentjam.models.defaults import DEFAULT_MODEL, shipped_models
-from latentjam.models.errors import InputError
-from latentjam.models.inference.latent import slerp
 from latentjam.models.trained_model import TrainedModel
 
 
@@ -50,68 +46,6 @@ def model(model_source) -> TrainedModel:
 
 def same(a, b) -> bool:
     return np.array_equal(a.z, b.z) and np.array_equal(a.classes, b.classes)
-
-
-# -- answers, in this process ------------------------------------------------------------------
-
-
-def test_sample_is_the_models_own_sampling_for_a_seed(model):
-    result = answer(model, SampleRequest(temperature=0.7, seed=5, count=2))
-    z, classes = model.vae.sample(2, temperature=0.7, rng=np.random.default_rng(5))
-    assert np.array_equal(result.z, z) and np.array_equal(result.classes, classes)
-    assert result.classes.shape == (2, model.window_steps)
-    assert not same(result, answer(model, SampleRequest(temperature=0.7, seed=6, count=2)))
-
-
-def test_walk_steps_from_z_and_stays_inside_the_prior(model):
-    z0 = np.random.default_rng(0).standard_normal(model.vae.z_size).astype(np.float32)
-    still = answer(model, WalkRequest(z0, step_size=0.0, seed=1))
-    assert np.array_equal(still.z[0], z0)
-    assert np.array_equal(still.classes[0], model.vae.decode(z0))
-    near = answer(model, WalkRequest(z0, step_size=0.1, seed=1, count=3))
-    moves = np.linalg.norm(np.diff(np.vstack([z0, near.z]), axis=0), axis=1)
-    assert np.all(moves < 0.25 * np.linalg.norm(z0))  # each step is a neighbour of the last
-    far = answer(model, WalkRequest(z0, step_size=0.5, seed=2, count=64))
-    assert 0.6 < far.z[-1].var() < 1.6  # no drift outwards: z keeps the prior's variance
-
-
-def test_interpolate_lies_on_the_great_circle(model):
-    rng = np.random.default_rng(3)
-    a, b = (rng.standard_normal(model.vae.z_size).astype(np.float32) for _ in range(2))
-    result = answer(model, InterpolateRequest(a, b, fractions=(0.0, 0.5, 1.0)))
-    assert np.array_equal(result.z[0], a) and np.array_equal(result.z[2], b)
-    np.testing.assert_allclose(result.z[1], slerp(a, b, 3)[1], rtol=1e-5, atol=1e-6)
-    assert np.array_equal(result.classes, model.vae.decode(result.z))
-
-
-def test_encode_gives_the_mean_and_decode_takes_a_batch(model):
-    classes = answer(model, SampleRequest(seed=4)).classes[0]
-    encoded = answer(model, EncodeRequest(classes))
-    np.testing.assert_array_equal(encoded.z[0], model.encode_classes(classes))
-    assert np.array_equal(encoded.classes[0], classes)
-    decoded = answer(model, DecodeRequest(np.vstack([encoded.z, encoded.z])))
-    assert decoded.classes.shape == (2, model.window_steps)
-
-
-def test_a_z_of_the_wrong_size_is_refused_by_the_model(model):
-    with pytest.raises(InputError, match="z must be"):
-        answer(model, DecodeRequest(np.zeros(model.vae.z_size + 1)))
-
-
-@pytest.mark.parametrize("make, field", [
-    (lambda: SampleRequest(temperature=-1), "temperature"),
-    (lambda: SampleRequest(seed=-1), "seed"),
-    (lambda: SampleRequest(count=0), "count"),
-    (lambda: WalkRequest(np.zeros(4), step_size=1.5), "step_size"),
-    (lambda: WalkRequest(np.full(4, np.nan), step_size=0.1), "NaN"),
-    (lambda: InterpolateRequest(np.zeros(4), np.zeros(5), (0.5,)), "differ"),
-    (lambda: InterpolateRequest(np.zeros(4), np.ones(4), (1.5,)), "fraction"),
-    (lambda: EncodeRequest(np.zeros(32)), "integers"),
-    (lambda: DecodeRequest(np.zeros((2, 2, 4))), "z must be"),
-])
-def test_bad_requests_are_refused_where_they_are_made(make, field):
-    with pytest.raises(SettingError, match=field):
-        make()
 
 
 # -- a real worker process ---------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The performer's bar loop with no MIDI system and no model process: a fake clock that the
 test drives, ``MemorySink``s for ports, and an in-memory stand-in for ``ModelClient``
-(tests/test_engine_performer_jack.py plays the real model to real ports).
+(tests/engine/test_performer_jack.py plays the real model to real ports).
 
 Covered: bars at a set tempo give MIDI Start, 24 pulses a beat with none missing or doubled,
 and each loop's notes at their ticks on the track's channel, a new loop at each boundary
@@ -27,24 +27,26 @@ import mido
 import numpy as np
 import pytest
 from latentjam.engine import commands as cmd
-from latentjam.engine import performer as performer_module
 from latentjam.engine.clocks.base import Pulsed, Started, Stopped, TempoChanged
 from latentjam.engine.errors import SettingError
-from latentjam.engine.live_config import live_config_from_dict
 from latentjam.engine.midi_clock_out import TICKS_PER_MIDI_BEAT
-from latentjam.engine.model_requests import DecodeRequest, ModelInfo, ModelResult
 from latentjam.engine.note_tracker import ALL_NOTES_OFF
 from latentjam.engine.performer import Performer
+from latentjam.engine.set_config import set_config_from_dict
 from latentjam.engine.sinks import MemorySink
 from latentjam.engine.timeline import Timeline
 from latentjam.engine.transport import PPQN, TICKS_PER_CLOCK, TempoMap, bars_to_ticks
 from latentjam.models.configs import get_config
+from latentjam.models.encodings.converters import get_converter
+from latentjam.models.service import ModelInfo, ModelResult, SampleRequest, WalkRequest
+from latentjam.models.service.answer import step_loop
 
 BAR = bars_to_ticks(1)
 FAST_BPM = 960  # a bar in 0.25 s
 CHANNEL = 2  # "channel 3" in the set, as musicians count
 PRE_ROLL_NS = 100_000_000
 MELODY_CONFIG = get_config("cat-mel_2bar_small")  # a 2-bar melody window of 32 steps
+CONVERTER = get_converter(MELODY_CONFIG)
 Z_SIZE = 4
 WAIT_S = 10.0  # the longest any condition is waited for before the test fails
 
@@ -98,14 +100,14 @@ class _FakeClient:
 
     async def request(self, request):
         models = self._models
-        assert isinstance(request, DecodeRequest)
+        assert isinstance(request, SampleRequest | WalkRequest)
         pitch = 60 + len(models.requests)
         models.requests.append(request)
         if models.at_once is not None and pitch - 60 >= models.at_once:
             await models.gate.wait()
-        z = request.z if request.z.ndim == 2 else request.z[None]
-        classes = np.stack([melody_classes(pitch, models.pattern)] * len(z))
-        return ModelResult(np.array(z), classes)
+        classes = np.stack([melody_classes(pitch, models.pattern)] * request.count)
+        loops = tuple(step_loop(window, CONVERTER) for window in classes)
+        return ModelResult(np.zeros((request.count, Z_SIZE), np.float32), classes, loops)
 
     async def close(self) -> None:
         self._models.closed += 1
@@ -177,19 +179,16 @@ class FakeFollower(FakeClock):
 
 
 @pytest.fixture
-def models(monkeypatch):
-    """The stand-in for the model worker, in place where the performer makes its clients."""
-    fakes = FakeModels()
-    monkeypatch.setattr(performer_module, "ModelClient", fakes)
-    return fakes
+def models():
+    """The stand-in for the model worker: give it to the performer as ``model_clients``."""
+    return FakeModels()
 
 
 def set_config(**track):
-    return live_config_from_dict({
+    return set_config_from_dict({
         "autostart": False,
         "clock": {"bpm": 120},
         "ports": {"main": {"name": "never-opened"}},
-        "osc": {"enabled": False},
         "tracks": [{"name": "melody", "mode": "sample", "every": 1, "bars": 2, "seed": 5,
                     "channel": CHANNEL + 1, **track}],
     })
@@ -291,7 +290,7 @@ def perform(models: FakeModels, scenario) -> Run:
         run = Run(models, FakeClock(FAST_BPM))
 
         async def main(run=run):
-            async with Performer(set_config(), sinks={"main": run.sink},
+            async with Performer(set_config(), model_clients=models, sinks={"main": run.sink},
                                  clock=run.clock, realtime=False) as performer:
                 run.performer = performer
                 await scenario(run)
@@ -341,7 +340,7 @@ def test_bars_give_start_every_pulse_and_each_new_loop_at_its_ticks(models):
     # model was asked one loop at a time: the first, then one per loop adopted
     assert state.tracks[0].loops_played >= 3 and state.tracks[0].late_answers == 0
     assert len(models.requests) == state.tracks[0].loops_played + 1
-    assert all(r.z.shape == (1, Z_SIZE) and r.temperature == 0.5 for r in models.requests)
+    assert all(r.count == 1 and r.temperature == 0.5 for r in models.requests)
 
 
 def test_a_late_answer_repeats_the_loop_and_is_heard_at_the_next_boundary(models):
@@ -455,7 +454,7 @@ def test_a_follower_forwards_its_masters_pulses_and_resyncs_after_late_ones(mode
     clock = FakeFollower(FAST_BPM)
 
     async def run():
-        async with Performer(set_config(), sinks={"main": sink}, clock=clock,
+        async with Performer(set_config(), model_clients=models, sinks={"main": sink}, clock=clock,
                              realtime=False) as performer:
             now = time.perf_counter_ns
             timeline = Timeline.steady(FAST_BPM, 0, now() + PRE_ROLL_NS)
@@ -490,7 +489,7 @@ def test_commands_are_refused_by_name_and_nothing_plays_while_stopped(models):
 
     async def run():
         refused = []
-        async with Performer(set_config(), sinks={"main": sink}, clock=clock,
+        async with Performer(set_config(), model_clients=models, sinks={"main": sink}, clock=clock,
                              realtime=False) as performer:
             for command in (cmd.Mute("drums"), cmd.SetMode("Melody", "hold"),
                             cmd.RecordAnchor("melody", 0)):
@@ -516,7 +515,7 @@ def test_commands_are_refused_by_name_and_nothing_plays_while_stopped(models):
 def test_the_state_shows_a_tempo_set_while_stopped(models):
     async def run():
         # the set's own clock (the internal master at the config's 120 BPM)
-        async with Performer(set_config(), sinks={"main": MemorySink()},
+        async with Performer(set_config(), model_clients=models, sinks={"main": MemorySink()},
                              realtime=False) as performer:
             performer.command(cmd.SetTempo(90))
             return performer.state().bpm

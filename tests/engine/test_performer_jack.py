@@ -16,21 +16,20 @@ from jack_server import MidiReceiver
 from latentjam.controllers.osc_config import OscConfig
 from latentjam.controllers.osc_server import OscServer, encode
 from latentjam.engine import commands as cmd
-from latentjam.engine.live_config import live_config_from_dict
 from latentjam.engine.note_tracker import ALL_NOTES_OFF
 from latentjam.engine.performer import Performer
+from latentjam.engine.set_config import set_config_from_dict
 from latentjam.engine.transport import TICKS_PER_CLOCK, bars_to_ticks
 
 BAR = bars_to_ticks(1)
 
 
 def set_config(port: str, **track):
-    return live_config_from_dict({
+    return set_config_from_dict({
         "backend": "jack",
         "autostart": False,  # Play once the listener is connected
         "clock": {"bpm": 240},  # a bar a second keeps the test short
         "ports": {"main": {"name": port}},
-        "osc": {"enabled": False},
         "tracks": [{"name": "melody", "mode": "hold", "seed": 2, "channel": 3, **track}],
     })
 
@@ -167,9 +166,9 @@ def test_loading_a_large_anchor_never_stops_the_clock(jack_server, tmp_path):
         track.append(_mido.Message("note_on", note=60 + i % 12, velocity=80, time=0))
         track.append(_mido.Message("note_on", note=60 + i % 12, velocity=0, time=55))
     big.save(anchors / "big.mid")
-    config = live_config_from_dict({
+    config = set_config_from_dict({
         "backend": "jack", "autostart": False, "clock": {"bpm": 240},
-        "ports": {"main": {"name": "lj-anchor"}}, "osc": {"enabled": False},
+        "ports": {"main": {"name": "lj-anchor"}},
         "anchor_dirs": [str(anchors)],
         "tracks": [{"name": "melody", "mode": "hold", "seed": 2}],
     })

@@ -5,9 +5,9 @@ import asyncio
 
 import mido
 from jack_server import VirtualSynth
-from latentjam.engine.live_config import live_config_from_dict
 from latentjam.engine.performer import Performer
 from latentjam.engine.port_watch import WatchedOutput
+from latentjam.engine.set_config import set_config_from_dict
 
 
 async def until(predicate, timeout):
@@ -18,8 +18,8 @@ async def until(predicate, timeout):
 
 
 def test_a_lost_port_is_reopened_when_it_comes_back(jack_server):
-    config = live_config_from_dict({
-        "backend": "jack", "clock": {"bpm": 240}, "osc": {"enabled": False},
+    config = set_config_from_dict({
+        "backend": "jack", "clock": {"bpm": 240},
         "ports": {"main": {"name": "lj-synth", "virtual": False}},
         "tracks": [{"name": "melody", "seed": 2, "channel": 5}]})
 

@@ -8,9 +8,9 @@ import time
 import mido
 from latentjam.engine import commands as cmd
 from latentjam.engine import ports
-from latentjam.engine.live_config import live_config_from_dict
 from latentjam.engine.performer import Performer
 from latentjam.engine.recorder import RECORD_INPUT
+from latentjam.engine.set_config import set_config_from_dict
 from latentjam.engine.transport import ticks_per_step
 
 STEP = ticks_per_step()
@@ -38,8 +38,8 @@ async def until(predicate, timeout):
 
 
 def test_a_loop_played_in_becomes_an_anchor(jack_server):
-    config = live_config_from_dict({
-        "backend": "jack", "osc": {"enabled": False},
+    config = set_config_from_dict({
+        "backend": "jack",
         "ports": {"main": {"name": "lj-rec-out"}},
         "tracks": [{"name": "melody", "seed": 2, "mode": "hold"}]})
 
@@ -70,8 +70,8 @@ def test_a_loop_played_in_becomes_an_anchor(jack_server):
 
 
 def test_recording_needs_a_running_transport(jack_server):
-    config = live_config_from_dict({
-        "backend": "jack", "osc": {"enabled": False}, "autostart": False,
+    config = set_config_from_dict({
+        "backend": "jack","autostart": False,
         "ports": {"main": {"name": "lj-rec-stopped"}}, "tracks": [{"name": "melody"}]})
 
     async def run():

@@ -1,11 +1,13 @@
 """Notes played in, onto the step grid: rounding, the edges of the take, drums, and the
 NoteSequence the converter reads back note for note."""
 
-from latentjam.engine.recording import loop_sequence, recorded_loop
+from latentjam.engine.loops import steps_of
+from latentjam.engine.recording import recorded_loop
 from latentjam.engine.transport import ticks_per_step
 from latentjam.models.configs import get_config
 from latentjam.models.encodings.converters import get_converter
 from latentjam.models.parts import DRUMS, MELODY
+from latentjam.models.service.answer import loop_sequence
 
 STEP = ticks_per_step()
 START = 7680  # the take starts at bar 5
@@ -45,7 +47,7 @@ def test_the_converter_reads_the_take_back_note_for_note():
              on(20 * STEP, 65), off(31 * STEP, 65)]
     loop = recorded_loop(notes, START, bars=2)
     converter = get_converter(get_config("cat-mel_2bar_small"))
-    (window,) = converter.to_examples(loop_sequence(loop)).examples
+    (window,) = converter.to_examples(loop_sequence(steps_of(loop, 4), 4)).examples
     back = converter.to_sequence(window, qpm=15.0)  # a step a second
     assert [(n.pitch, round(n.start_time), round(n.end_time)) for n in back.notes] == [
         (n.pitch, n.start_tick // STEP, n.end_tick // STEP) for n in loop.notes]

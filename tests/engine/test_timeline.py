@@ -5,7 +5,7 @@ Its origin (tick 0 sounds at ``origin_ns``), the round trip ``tick_at_ns(ns_at(t
 the nanosecond either side, ticks before the origin, ``steady`` (one tempo through a given
 point, as a follower makes it), tempo changes seen through a timeline (at a bar line, inside a
 bar: no jump, the bars after it stretched exactly), and that it is an immutable value. The
-tempo map's own arithmetic is tested in tests/test_engine_transport.py.
+tempo map's own arithmetic is tested in tests/engine/test_transport.py.
 """
 
 import dataclasses

@@ -1,5 +1,5 @@
 """A track's bar loop against the shipped melody model, answered in this process (the worker
-process is tested in test_engine_model_worker.py; here the musical logic is under test)."""
+process is tested in tests/engine/test_model_worker.py; here the musical logic is under test)."""
 
 import asyncio
 
@@ -9,11 +9,11 @@ from latentjam.engine import commands as cmd
 from latentjam.engine.errors import SettingError
 from latentjam.engine.humanize import HumanizeParams
 from latentjam.engine.loops import Route, bar_notes, first_bars
-from latentjam.engine.model_requests import DecodeRequest, ModelInfo, answer
 from latentjam.engine.track import Track, TrackSettings
 from latentjam.engine.transport import bars_to_ticks
 from latentjam.models.inference.latent import slerp_at
 from latentjam.models.parts import MELODY
+from latentjam.models.service import InterpolateRequest, ModelInfo, answer
 from latentjam.models.trained_model import TrainedModel
 
 BAR = bars_to_ticks(1)
@@ -170,7 +170,7 @@ def test_interpolation_goes_from_anchor_to_anchor_then_holds(model):
                                atol=1e-6)
     np.testing.assert_allclose(zs[2], anchors[1], atol=1e-6)
     assert mode == "hold"
-    assert isinstance(requests[-1], DecodeRequest) and requests[-1].temperature == 0.0
+    assert isinstance(requests[-1], InterpolateRequest) and requests[-1].temperature == 0.0
 
 
 def test_mute_silences_and_a_shorter_loop_takes_the_first_bars(model):

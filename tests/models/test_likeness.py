@@ -9,7 +9,7 @@ import shutil
 
 import numpy as np
 import pytest
-from latentjam.cli import main
+from latentjam.app.cli import main
 from latentjam.models.defaults import WEIGHTS_DIR
 from latentjam.models.errors import InputError
 from latentjam.models.evaluation import likeness

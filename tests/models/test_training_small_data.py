@@ -229,7 +229,7 @@ def test_early_stopping_keeps_the_base_when_nothing_beats_it(tf_train, tmp_path,
 # -- the command line ----------------------------------------------------------------------
 
 def parse(argv):
-    from latentjam.models import cli_train
+    from latentjam.app import cli_train
 
     parser = argparse.ArgumentParser()
     cli_train.add_parsers(parser.add_subparsers())
@@ -237,7 +237,7 @@ def parse(argv):
 
 
 def test_init_from_brings_the_small_data_defaults(tmp_path):
-    from latentjam.models.cli_train import train_options
+    from latentjam.app.cli_train import train_options
 
     common = ["--examples", "x.tfrecord", "--run-dir", str(tmp_path / "run")]
     tuned = train_options(parse(common + ["--init-from", "mel_2bar_chorales"]))
@@ -274,7 +274,7 @@ def test_init_from_brings_the_small_data_defaults(tmp_path):
 
 
 def test_a_fine_tune_prints_its_defaults_first(tf_train, tmp_path, capsys, monkeypatch):
-    from latentjam.cli import main
+    from latentjam.app.cli import main
 
     def fake_train(options):
         return tf_train.TrainResult(options.run_dir, 0, False)

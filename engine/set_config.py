@@ -1,8 +1,8 @@
-"""A live set as data: the TOML file ``latentjam play`` reads (``configs/live.toml`` is the
-documented example), parsed into frozen dataclasses.
+"""What the engine plays, as data: a set's tracks, ports and clock in frozen dataclasses,
+built from parsed TOML tables (the app reads the file: ``app.set_file``).
 
 Every table maps onto one dataclass; a key the dataclass does not have, a wrong type or a
-value out of range is a ``SettingError`` naming the file and the key's path
+value out of range is a ``SettingError`` naming the key's path
 (``tracks[1].humanize.swing_percent``). Channels and programs are numbered as musicians
 number them (channel 1-16, drums on 10; program 1-128) and converted at the MIDI edge.
 """
@@ -10,16 +10,14 @@ number them (channel 1-16, drums on 10; program 1-128) and converted at the MIDI
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from latentjam.controllers.osc_config import OscConfig
 from latentjam.engine.clocks.factory import ClockConfig
 from latentjam.engine.commands import (
-    ANCHOR_SLOTS,
+    Interpolate,
+    SaveAnchor,
     SetEvery,
     SetLoopBars,
     SetMode,
@@ -28,9 +26,8 @@ from latentjam.engine.commands import (
 )
 from latentjam.engine.errors import SettingError
 from latentjam.engine.humanize import HumanizeParams
-from latentjam.models.parts import BASS, DRUMS, MELODY, PARTS
+from latentjam.models.service import BASS, DRUMS, MELODY, PARTS
 
-EXAMPLE_SET = Path(__file__).resolve().parent.parent / "configs" / "live.toml"
 DEFAULT_CHANNELS = {MELODY: 1, BASS: 2, DRUMS: 10}  # musicians' numbering
 
 
@@ -103,12 +100,15 @@ class TrackConfig:
         SetEvery(self.name, self.every)
         SetTemperature(self.name, self.temperature)
         SetWalkStep(self.name, self.walk_step)
-        if isinstance(self.interpolate_steps, bool) or not isinstance(self.interpolate_steps, int) \
-                or not 2 <= self.interpolate_steps <= 64:
-            raise SettingError(f"interpolate_steps must be 2..64, got {self.interpolate_steps!r}")
+        try:
+            Interpolate(self.name, 0, 1, self.interpolate_steps)
+        except SettingError as err:
+            raise SettingError(f"interpolate_{err}") from None
         for slot, path in self.anchors.items():
-            if not isinstance(slot, int) or not 0 <= slot < ANCHOR_SLOTS:
-                raise SettingError(f"anchors: slot must be 0..{ANCHOR_SLOTS - 1}, got {slot!r}")
+            try:
+                SaveAnchor(self.name, slot)
+            except SettingError as err:
+                raise SettingError(f"anchors: {err}") from None
             if not isinstance(path, str) or not path:
                 raise SettingError(f"anchors.{slot} must name a MIDI file, got {path!r}")
         if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)
@@ -117,11 +117,10 @@ class TrackConfig:
 
 
 @dataclass(frozen=True)
-class LiveConfig:
+class SetConfig:
     tracks: tuple[TrackConfig, ...]
     ports: Mapping[str, PortConfig] = field(default_factory=lambda: {"main": PortConfig()})
     clock: ClockConfig = field(default_factory=ClockConfig)
-    osc: OscConfig = field(default_factory=OscConfig)
     backend: str | None = None  # MIDI system: "alsa", "jack", ...; None: MIDO_BACKEND or default
     record_port: str | None = None  # where loops are played in: an existing input by name;
     # None: a virtual input "latentjam in" (opened at the first recording)
@@ -156,23 +155,10 @@ class LiveConfig:
                 raise SettingError(f"{key} must be a name, got {value!r}")
 
 
-def default_tracks() -> list[dict[str, Any]]:
-    """What a set without ``[[tracks]]`` plays: the tracks of the documented example
-    (``configs/live.toml``: the default melody on channel 1 and the default drums on channel
-    10 walking slowly, both humanized), so that the defaults are stated once, in the file a
-    user reads."""
-    try:
-        tracks = tomllib.loads(EXAMPLE_SET.read_text(encoding="utf-8"))["tracks"]
-    except (OSError, KeyError, tomllib.TOMLDecodeError) as err:
-        raise SettingError(f"{EXAMPLE_SET}: the default set cannot be read ({err}); "
-                           f"reinstall latentjam or give --config") from None
-    return tracks
+# -- parsed TOML -> dataclasses ---------------------------------------------------------------
 
 
-# -- TOML -> dataclasses -----------------------------------------------------------------------
-
-
-def _build(cls: type, table: object, where: str, nested: Mapping[str, Any] | None = None) -> Any:
+def build(cls: type, table: object, where: str, nested: Mapping[str, Any] | None = None) -> Any:
     """``cls(**table)``, with unknown keys and validation errors named by their path."""
     if not isinstance(table, dict):
         raise SettingError(f"{where} must be a table, got {table!r}")
@@ -201,7 +187,7 @@ def _track(table: object, where: str) -> TrackConfig:
         if "drum_accents" in human:
             human["drum_accents"] = tuple(tuple(pair) if isinstance(pair, list) else pair
                                           for pair in human["drum_accents"])
-        nested["humanize"] = _build(HumanizeParams, human, f"{where}.humanize")
+        nested["humanize"] = build(HumanizeParams, human, f"{where}.humanize")
     if "anchors" in table:
         anchors = table["anchors"]
         if not isinstance(anchors, dict) or not all(str(k).isdigit() for k in anchors):
@@ -212,18 +198,18 @@ def _track(table: object, where: str) -> TrackConfig:
         if not isinstance(table["channels"], dict):
             raise SettingError(f"{where}.channels must be a table of part = channel")
         nested["channels"] = dict(table["channels"])
-    return _build(TrackConfig, table, where, nested)
+    return build(TrackConfig, table, where, nested)
 
 
-def live_config_from_dict(data: Mapping[str, Any], where: str = "") -> LiveConfig:
-    """A ``LiveConfig`` from parsed TOML; errors name ``where`` (the file) and the key."""
+def set_config_from_dict(data: Mapping[str, Any], where: str = "") -> SetConfig:
+    """A ``SetConfig`` from parsed TOML; errors name ``where`` (the file) and the key."""
     prefix = f"{where}: " if where else ""
     try:
-        known = {f.name for f in dataclasses.fields(LiveConfig)}
+        known = {f.name for f in dataclasses.fields(SetConfig)}
         for key in data:
             if key not in known:
                 raise SettingError(f"unknown key {key!r} (known: {', '.join(sorted(known))})")
-        tracks = data.get("tracks", default_tracks())
+        tracks = data.get("tracks", [])
         if not isinstance(tracks, list):
             raise SettingError("tracks must be an array of tables ([[tracks]])")
         ports = data.get("ports", {"main": {}})
@@ -231,26 +217,11 @@ def live_config_from_dict(data: Mapping[str, Any], where: str = "") -> LiveConfi
             raise SettingError("ports must be a table of port tables ([ports.main])")
         nested = {
             "tracks": tuple(_track(t, f"tracks[{i}]") for i, t in enumerate(tracks)),
-            "ports": {key: _build(PortConfig, value, f"ports.{key}")
+            "ports": {key: build(PortConfig, value, f"ports.{key}")
                       for key, value in ports.items()},
-            "clock": _build(ClockConfig, data.get("clock", {}), "clock"),
-            "osc": _build(OscConfig, data.get("osc", {}), "osc"),
+            "clock": build(ClockConfig, data.get("clock", {}), "clock"),
         }
         rest = {key: value for key, value in data.items() if key not in nested}
-        return _build(LiveConfig, rest, "", nested)
+        return build(SetConfig, rest, "", nested)
     except SettingError as err:
         raise SettingError(f"{prefix}{err}") from None
-
-
-def load_live_config(path: str | Path) -> LiveConfig:
-    """Read a live set's TOML file."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SettingError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise SettingError(f"{path}: cannot read: {err}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise SettingError(f"{path}: not valid TOML: {err}") from None
-    return live_config_from_dict(data, str(path))

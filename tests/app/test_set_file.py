@@ -3,38 +3,38 @@
 from pathlib import Path
 
 import pytest
+from latentjam.app.set_file import live_set_from_dict, load_live_set
 from latentjam.engine.errors import SettingError
 from latentjam.engine.humanize import HumanizeParams
-from latentjam.engine.live_config import live_config_from_dict, load_live_config
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "configs" / "live.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "configs" / "live.toml"
 
 
 def test_the_documented_example_loads_with_its_values():
-    config = load_live_config(EXAMPLE)
-    track, drums = config.tracks
+    config = load_live_set(EXAMPLE)
+    track, drums = config.engine.tracks
     assert track.name == "melody" and track.port == "main" and track.channel == 1
     assert track.humanize.accent_downbeat == 10 and track.humanize.timing_spread_ms == 3.0
     assert (drums.model, drums.channel, drums.mode) == ("drums", 10, "walk")
     assert drums.humanize.drum_accents == ((42, -12), (36, 8))
-    assert config.ports["main"].virtual and config.ports["main"].clock
-    assert config.clock.source == "internal" and config.clock.bpm == 120.0
+    assert config.engine.ports["main"].virtual and config.engine.ports["main"].clock
+    assert config.engine.clock.source == "internal" and config.engine.clock.bpm == 120.0
     assert config.osc.host == "127.0.0.1" and config.osc.port == 9000
 
 
 def test_an_empty_file_is_the_default_melody_and_drums_on_a_virtual_port():
-    config = live_config_from_dict({})
-    melody, drums = config.tracks
+    config = live_set_from_dict({})
+    melody, drums = config.engine.tracks
     assert (melody.name, melody.model) == ("melody", "mel_2bar_chorales")
     assert (drums.name, drums.model, drums.mode) == ("drums", "drums", "walk")
-    assert config.ports["main"].name == "latentjam"
+    assert config.engine.ports["main"].name == "latentjam"
 
 
 def test_the_default_set_is_the_documented_example_humanized():
     """``play`` without --config plays configs/live.toml's tracks, humanized as there."""
-    default, example = live_config_from_dict({}), load_live_config(EXAMPLE)
-    assert default.tracks == example.tracks
-    for track in default.tracks:
+    default, example = live_set_from_dict({}), load_live_set(EXAMPLE)
+    assert default.engine.tracks == example.engine.tracks
+    for track in default.engine.tracks:
         assert track.humanize != HumanizeParams(), track.name
         assert track.humanize.velocity_spread > 0 and track.humanize.timing_spread_ms > 0
 
@@ -58,7 +58,7 @@ def test_the_default_set_is_the_documented_example_humanized():
 ])
 def test_a_mistake_is_named_by_its_key(data, named):
     with pytest.raises(SettingError) as err:
-        live_config_from_dict(data, "set.toml")
+        live_set_from_dict(data, "set.toml")
     assert str(err.value).startswith("set.toml: ")
     assert named in str(err.value)
 
@@ -67,6 +67,6 @@ def test_a_file_that_is_not_toml_is_named(tmp_path):
     path = tmp_path / "broken.toml"
     path.write_text("[tracks\nname = 1\n")
     with pytest.raises(SettingError, match="broken.toml: not valid TOML"):
-        load_live_config(path)
+        load_live_set(path)
     with pytest.raises(SettingError, match="missing.toml: no such file"):
-        load_live_config(tmp_path / "missing.toml")
+        load_live_set(tmp_path / "missing.toml")

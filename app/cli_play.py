@@ -10,22 +10,17 @@ import logging
 import signal
 from pathlib import Path
 
+from latentjam.app.set_file import EXAMPLE_SET, LiveSet, load_live_set
 from latentjam.engine.errors import SettingError
 from latentjam.engine.humanize import HumanizeParams
-from latentjam.engine.live_config import (
-    EXAMPLE_SET,
-    LiveConfig,
-    PortConfig,
-    TrackConfig,
-    load_live_config,
-)
+from latentjam.engine.set_config import PortConfig, TrackConfig
 
 log = logging.getLogger("latentjam.play")
 
 
 def _default_set_summary() -> str:
     try:
-        tracks = load_live_config(EXAMPLE_SET).tracks
+        tracks = load_live_set(EXAMPLE_SET).engine.tracks
     except SettingError as err:
         return f"(the default set cannot be read: {err})"
     return ", ".join(f"{t.name} ({t.model or 'melody'}, channel {t.channel or 1}, {t.mode}"
@@ -79,17 +74,19 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     ports.set_defaults(func=run_ports)
 
 
-def _with_flags(config: LiveConfig, args: argparse.Namespace) -> LiveConfig:
+def _with_flags(live: LiveSet, args: argparse.Namespace) -> LiveSet:
+    config = live.engine
     clock_changes = {key: value for key, value in (
         ("bpm", args.bpm), ("source", args.clock), ("input_port", args.clock_in)
     ) if value is not None}
     changes: dict = {}
     try:
+        osc = live.osc
+        if args.no_osc or args.osc_port is not None:
+            osc = dataclasses.replace(osc, **({"enabled": False} if args.no_osc
+                                              else {"port": args.osc_port}))
         if clock_changes:
             changes["clock"] = dataclasses.replace(config.clock, **clock_changes)
-        if args.no_osc or args.osc_port is not None:
-            osc = {"enabled": False} if args.no_osc else {"port": args.osc_port}
-            changes["osc"] = dataclasses.replace(config.osc, **osc)
         if args.port is not None or args.existing_port:
             first = next(iter(config.ports))
             port = config.ports[first]
@@ -103,7 +100,7 @@ def _with_flags(config: LiveConfig, args: argparse.Namespace) -> LiveConfig:
         changes["tracks"] = tracks
         if args.backend is not None:
             changes["backend"] = args.backend
-        return dataclasses.replace(config, **changes)
+        return LiveSet(dataclasses.replace(config, **changes), osc)
     except (SettingError, TypeError, ValueError) as err:
         raise SettingError(f"command line: {err}") from None
 
@@ -153,16 +150,16 @@ def run_play(args: argparse.Namespace) -> int:
         return 0
     if args.bars is not None and args.bars < 1:
         raise SettingError(f"--bars must be at least 1, got {args.bars}")
-    config = load_live_config(args.config or EXAMPLE_SET)
-    config = _with_flags(config, args)
-    asyncio.run(_play(config, args.bars))
+    live = _with_flags(load_live_set(args.config or EXAMPLE_SET), args)
+    asyncio.run(_play(live, args.bars))
     return 0
 
 
-async def _play(config: LiveConfig, bars: int | None) -> None:
+async def _play(live: LiveSet, bars: int | None) -> None:
     from latentjam.controllers.osc_server import OscServer
     from latentjam.engine.performer import Performer
 
+    config = live.engine
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -170,8 +167,8 @@ async def _play(config: LiveConfig, bars: int | None) -> None:
             loop.add_signal_handler(signum, stop.set)
     async with Performer(config) as performer:
         server = None
-        if config.osc.enabled:
-            server = OscServer(config.osc, submit=performer.command, state=performer.state)
+        if live.osc.enabled:
+            server = OscServer(live.osc, submit=performer.command, state=performer.state)
             host, port = await server.start()
             log.info("OSC on %s:%d (docs/osc.md)", host, port)
         outputs = ", ".join(f"{p.name!r}{'' if p.virtual else ' (existing)'}"

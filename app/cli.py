@@ -28,12 +28,12 @@ LOG_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s"
 LOG_DATE_FORMAT = "%H:%M:%S"
 
 COMMAND_MODULES = (
-    "latentjam.models.cli_generate",  # sample, interpolate, encode, decode
-    "latentjam.models.cli_train",  # convert, train
-    "latentjam.models.cli_personalize",  # personalize
-    "latentjam.models.cli_corpus",  # corpus build
-    "latentjam.models.cli_evaluate",  # evaluate
-    "latentjam.engine.cli_play",  # play, ports
+    "latentjam.app.cli_generate",  # sample, interpolate, encode, decode
+    "latentjam.app.cli_train",  # convert, train
+    "latentjam.app.cli_personalize",  # personalize
+    "latentjam.app.cli_corpus",  # corpus build
+    "latentjam.app.cli_evaluate",  # evaluate
+    "latentjam.app.cli_play",  # play, ports
 )
 
 

@@ -1,0 +1,64 @@
+"""A live set's TOML file (``configs/live.toml`` is the documented example): what the engine
+plays (``engine.set_config.SetConfig``) and how controllers reach it (``[osc]``).
+
+A file without ``[[tracks]]`` plays the example's tracks, so the defaults are stated once, in
+the file a user reads. Errors name the file and the key's path.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from latentjam.controllers.osc_config import OscConfig
+from latentjam.engine.errors import SettingError
+from latentjam.engine.set_config import SetConfig, build, set_config_from_dict
+
+EXAMPLE_SET = Path(__file__).resolve().parent.parent / "configs" / "live.toml"
+
+
+@dataclass(frozen=True)
+class LiveSet:
+    engine: SetConfig
+    osc: OscConfig = field(default_factory=OscConfig)
+
+
+def default_tracks() -> list[dict[str, Any]]:
+    """What a set without ``[[tracks]]`` plays: the tracks of the documented example (the
+    default melody on channel 1 and the default drums on channel 10 walking slowly, both
+    humanized)."""
+    try:
+        tracks = tomllib.loads(EXAMPLE_SET.read_text(encoding="utf-8"))["tracks"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as err:
+        raise SettingError(f"{EXAMPLE_SET}: the default set cannot be read ({err}); "
+                           f"reinstall latentjam or give --config") from None
+    return tracks
+
+
+def live_set_from_dict(data: Mapping[str, Any], where: str = "") -> LiveSet:
+    """A ``LiveSet`` from parsed TOML; errors name ``where`` (the file) and the key."""
+    engine = {key: value for key, value in data.items() if key != "osc"}
+    engine.setdefault("tracks", default_tracks())
+    config = set_config_from_dict(engine, where)
+    try:
+        osc = build(OscConfig, data.get("osc", {}), "osc")
+    except SettingError as err:
+        raise SettingError(f"{where}: {err}" if where else str(err)) from None
+    return LiveSet(config, osc)
+
+
+def load_live_set(path: str | Path) -> LiveSet:
+    """Read a live set's TOML file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise SettingError(f"{path}: cannot read: {err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise SettingError(f"{path}: not valid TOML: {err}") from None
+    return live_set_from_dict(data, str(path))

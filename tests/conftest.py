@@ -25,6 +25,25 @@ def magenta_fixtures() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def melody_model_source(request) -> str:
+    """The default melody model when it is installed, else Magenta's fixture checkpoint."""
+    from latentjam.models.defaults import DEFAULT_MODEL, shipped_models
+
+    if DEFAULT_MODEL in shipped_models():
+        return DEFAULT_MODEL
+    fixtures = request.getfixturevalue("magenta_fixtures")
+    return str(fixtures / "cat-mel_2bar_small" / "ckpt")
+
+
+@pytest.fixture(scope="session")
+def melody_model(melody_model_source):
+    """That model, loaded (a ``TrainedModel``)."""
+    from latentjam.models.trained_model import TrainedModel
+
+    return TrainedModel.load(melody_model_source)
+
+
 # -- A private JACK dummy server for tests on real MIDI ports (tests/jack_server.py) --------
 
 

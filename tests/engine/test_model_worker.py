@@ -19,7 +19,6 @@ from latentjam.engine.errors import (
     ModelWorkerError,
 )
 from latentjam.engine.model_worker import ModelClient
-from latentjam.models.defaults import DEFAULT_MODEL, shipped_models
 from latentjam.models.service import (
     DecodeRequest,
     InterpolateRequest,
@@ -31,17 +30,13 @@ from latentjam.models.trained_model import TrainedModel
 
 
 @pytest.fixture(scope="module")
-def model_source(request) -> str:
-    """The default melody model when it is installed, else Magenta's fixture checkpoint."""
-    if DEFAULT_MODEL in shipped_models():
-        return DEFAULT_MODEL
-    fixtures = request.getfixturevalue("magenta_fixtures")
-    return str(fixtures / "cat-mel_2bar_small" / "ckpt")
+def model_source(melody_model_source) -> str:
+    return melody_model_source
 
 
 @pytest.fixture(scope="module")
-def model(model_source) -> TrainedModel:
-    return TrainedModel.load(model_source)
+def model(melody_model) -> TrainedModel:
+    return melody_model
 
 
 def same(a, b) -> bool:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from latentjam.models.defaults import DEFAULT_MODEL, shipped_models
 from latentjam.models.errors import InputError
 from latentjam.models.inference.latent import slerp, slerp_at, walk
 from latentjam.models.service import (
@@ -26,12 +25,8 @@ from latentjam.models.trained_model import TrainedModel
 
 
 @pytest.fixture(scope="module")
-def model(request) -> TrainedModel:
-    """The default melody model when it is installed, else Magenta's fixture checkpoint."""
-    if DEFAULT_MODEL in shipped_models():
-        return TrainedModel.load(DEFAULT_MODEL)
-    fixtures = request.getfixturevalue("magenta_fixtures")
-    return TrainedModel.load(fixtures / "cat-mel_2bar_small" / "ckpt")
+def model(melody_model) -> TrainedModel:
+    return melody_model
 
 
 def same(a, b) -> bool:

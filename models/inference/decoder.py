@@ -10,16 +10,24 @@ once per segment.
 
 Since a segment depends on the one before only through that one class, segments can run
 side by side as one batch, which reads each weight once per step for all of them instead
-of once per segment (a full-size trio's core decoders do not fit in the CPU cache, so at
-batch 1 this is what makes them fast): teacher-forced, every segment's first input is
-known; free-running, segments after the first start from a guessed class and are run
-again, all together, until every start equals the last class of the segment before. The
+of once per segment: teacher-forced, every segment's first input is known. Free-running at
+batch 1 or 2, segments after the first may start from a guessed class (speculation): one
+pass runs every segment at once, then the segments are checked in order and each one whose
+start was wrong is run again alone, from the right start, before the next is checked. The
 result is exactly what one segment after another gives, because sampling noise is drawn
-per segment and step in advance.
+per segment and step in advance. Whether that pays depends on the weights: a trained model
+often ends a bar on the guessed class and gains (the shipped trio: 12 ms instead of 21),
+while on a checkpoint with Magenta's initialisers nearly every guess is wrong and the first
+pass is wasted (about a third of the decode's time on the full-size trio). So each decoder
+times its passes and follows what speculating saved against one segment after another (a
+moving average over its decodes); while that is negative it runs its next decodes segment
+after segment before guessing again (``RETRY_AFTER``, doubling after each try that does not
+pay): on weights where every guess fails, a wasted pass once in ever more decodes.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -30,6 +38,18 @@ from latentjam.models.inference.stack import LstmStack
 # batch size they are compute-bound and re-running guessed segments costs more than it saves.
 SPECULATE_MAX_BATCH = 2
 GUESSED_START = 0  # every part's class 0: no event / no hit, the usual end of a bar
+# Before a decoder has timed a one-segment pass, it takes one for this share of a first pass
+# (S segments side by side) over S (measured 0.34-0.40 on the full-size trio, 0.46-0.56 on
+# the shipped one, 16 segments at batch 1).
+BATCHED_PASS_SHARE = 0.5
+# What speculation saved (the share of a plain decode's time; below 0 it cost) is followed as
+# a moving average, each decode weighing this much; while the average is below 0 the decoder
+# runs its next RETRY_AFTER decodes segment after segment, then guesses again (and after each
+# further try that does not pay, waits twice as long, up to MAX_RETRY_AFTER).
+SAVING_WEIGHT = 0.25
+RETRY_AFTER = 16
+MAX_RETRY_AFTER = 1024
+_clock = time.perf_counter  # what passes are timed with (tests give a fake one)
 
 
 def _stack(variables: Mapping[str, np.ndarray], cell_prefix: str, layers: int,
@@ -70,6 +90,13 @@ class CategoricalDecoder:
         self.init_kernel = np.ascontiguousarray(variables[f"{prefix}/z_to_initial_state/kernel"],
                                                 dtype)
         self.init_bias = np.asarray(variables[f"{prefix}/z_to_initial_state/bias"], dtype)
+        # Speculation's bookkeeping (SPECULATE_MAX_BATCH): seconds of a one-segment pass at
+        # each batch size, the moving average of what speculating saved, decodes to run
+        # without it.
+        self.segment_s: dict[int, float] = {}
+        self.saving = 0.0
+        self.plain_runs_left = 0
+        self.retry_after = RETRY_AFTER
 
     def run(self, conditions: np.ndarray, segment_steps: int, temperature: float = 0.0,
             rng: np.random.Generator | None = None, forced: np.ndarray | None = None,
@@ -89,15 +116,19 @@ class CategoricalDecoder:
         if forced is not None:
             starts[1:] = prepared.forced[:-1, :, -1]
             results = self._run_rows(prepared, *every, starts.ravel(), keep_logits)
-        elif segments > 1 and batch <= SPECULATE_MAX_BATCH:
+        elif segments > 1 and batch <= SPECULATE_MAX_BATCH and self._may_speculate():
             results = self._run_speculating(prepared, starts, keep_logits)
         else:
             results = []
+            timed = batch <= SPECULATE_MAX_BATCH
             for segment in range(segments):
                 if segment:
                     starts[segment] = results[-1][0][:, -1]
+                began = _clock() if timed else 0.0
                 results.append(self._run_rows(prepared, np.full(batch, segment),
                                               np.arange(batch), starts[segment], keep_logits))
+                if timed:
+                    self._time_segment(batch, _clock() - began)
             results = _concat_rows(results)
         classes, logits = results
         # Rows are segment-major; put each example's segments one after another.
@@ -122,28 +153,80 @@ class CategoricalDecoder:
         return _Segments(steps, initial.reshape(segments, batch, -1), terms,
                          (flat @ self.condition_rows).reshape(segments, batch, -1), noise, forced)
 
+    def _may_speculate(self) -> bool:
+        if self.plain_runs_left > 0:
+            self.plain_runs_left -= 1
+            return False
+        return True
+
+    def _time_segment(self, batch: int, seconds: float) -> None:
+        known = self.segment_s.get(batch)
+        self.segment_s[batch] = seconds if known is None else \
+            known + SAVING_WEIGHT * (seconds - known)
+
     def _run_speculating(self, prepared: _Segments, starts: np.ndarray,
                          keep_logits: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """Every segment at once from guessed starts, then until every start is right:
+        rounds that run every wrong segment again side by side from the end the segment
+        before has now (what pays when a segment's end hardly depends on its start), for as
+        long as a round settles more segments than it costs; after that, the first wrong
+        segment alone, and so on (a one-segment pass is the cheapest pass over the weights:
+        on the full-size trio a few rows side by side cost nearly a full batch's)."""
         segments, batch = starts.shape
+        began = _clock()
         starts[1:] = GUESSED_START
         segment_ids, items = np.indices((segments, batch)).reshape(2, -1)
         classes, logits = self._run_rows(prepared, segment_ids, items, starts.ravel(),
                                          keep_logits)
+        round_s = _clock() - began
+        unit = self.segment_s.get(batch, round_s / (BATCHED_PASS_SHARE * segments))
         classes = classes.reshape(segments, batch, -1)
         if logits is not None:
             logits = logits.reshape(segments, batch, -1, self.depth)
+        side_by_side = True
+        settled = 1  # segments before this one are final
         while True:
-            wrong = starts[1:] != classes[:-1, :, -1]
+            wrong = starts[settled:] != classes[settled - 1:-1, :, -1]
             if not wrong.any():
                 break
-            segment_ids, items = np.nonzero(wrong)
-            segment_ids += 1
+            wrong_segments = int(wrong.any(axis=1).sum())
+            if side_by_side and wrong_segments * unit > round_s:
+                segment_ids, items = np.nonzero(wrong)
+                segment_ids += settled
+                alone = False
+            else:  # the first wrong segment alone: it is then final
+                side_by_side = False
+                first = int(np.flatnonzero(wrong.any(axis=1))[0])
+                settled += first
+                items = np.flatnonzero(wrong[first])
+                segment_ids = np.full(items.size, settled)
+                alone = True
             starts[segment_ids, items] = classes[segment_ids - 1, items, -1]
+            round_began = _clock()
             redone, redone_logits = self._run_rows(prepared, segment_ids, items,
                                                    starts[segment_ids, items], keep_logits)
+            seconds = _clock() - round_began
             classes[segment_ids, items] = redone
             if logits is not None:
                 logits[segment_ids, items] = redone_logits
+            if alone:
+                settled += 1
+                if items.size == batch:
+                    self._time_segment(batch, seconds)
+                    unit = self.segment_s[batch]
+            else:
+                # The round paid if it settled more segments than the time it took buys.
+                still = starts[settled:] != classes[settled - 1:-1, :, -1]
+                fixed = wrong_segments - int(still.any(axis=1).sum())
+                side_by_side = fixed * unit > seconds
+                round_s = seconds
+        saved = 1.0 - (_clock() - began) / (segments * unit)
+        self.saving += SAVING_WEIGHT * (saved - self.saving)
+        if self.saving < 0:
+            self.plain_runs_left = self.retry_after
+            self.retry_after = min(2 * self.retry_after, MAX_RETRY_AFTER)
+        else:
+            self.retry_after = RETRY_AFTER
         return classes.reshape(segments * batch, -1), \
             None if logits is None else logits.reshape(segments * batch, -1, self.depth)
 

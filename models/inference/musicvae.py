@@ -16,8 +16,9 @@ import numpy as np
 from latentjam.models.configs import ModelConfig
 from latentjam.models.errors import ConfigError, InputError
 from latentjam.models.inference.decoder import CategoricalDecoder, Conductor
+from latentjam.models.inference.encoder import BidirectionalEncoder
 from latentjam.models.inference.latent import slerp
-from latentjam.models.inference.lstm import bidirectional_layer, dense, softplus
+from latentjam.models.inference.lstm import dense, softplus
 from latentjam.models.variables import check_variables
 
 
@@ -36,14 +37,15 @@ class MusicVAE:
         def param(name: str) -> np.ndarray:
             return np.ascontiguousarray(weights[name], dtype)
 
-        self._encoder_layers = []
+        encoder_layers = []
         for layer in range(len(hparams.enc_rnn_size)):
             cells = []
             for direction in ("fw", "bw"):
                 prefix = (f"encoder/cell_{layer}/bidirectional_rnn/{direction}"
                           f"/multi_rnn_cell/cell_0/lstm_cell")
-                cells.append((param(f"{prefix}/kernel"), param(f"{prefix}/bias")))
-            self._encoder_layers.append(tuple(cells))
+                cells.append((weights[f"{prefix}/kernel"], weights[f"{prefix}/bias"]))
+            encoder_layers.append(tuple(cells))
+        self._encoder = BidirectionalEncoder(encoder_layers, dtype)
         self._mu = (param("encoder/mu/kernel"), param("encoder/mu/bias"))
         self._sigma = (param("encoder/sigma/kernel"), param("encoder/sigma/bias"))
 
@@ -90,9 +92,7 @@ class MusicVAE:
             raise InputError(f"encoder inputs must be [batch, steps, {depth}] for "
                              f"{self.config.name}, got shape {np.shape(inputs)}")
         lengths = self._check_lengths(lengths, x.shape[0], x.shape[1], single)
-        for forward, backward in self._encoder_layers:
-            x, last_forward, last_backward = bidirectional_layer(x, forward, backward, lengths)
-        summary = np.concatenate([last_forward, last_backward], axis=-1)
+        summary = self._encoder.summary(x, lengths)
         mu = dense(summary, *self._mu)
         sigma = softplus(dense(summary, *self._sigma))
         rng = rng if rng is not None else np.random.default_rng()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from latentjam.models.inference import encoder
+from latentjam.models.inference.encoder import BidirectionalEncoder, BidirectionalLayer
 from latentjam.models.inference.lstm import (
     FORGET_BIAS,
     bidirectional_layer,
@@ -73,6 +75,48 @@ def test_sequence_lengths_match_unpadded_runs() -> None:
         half = slice(5, 10) if reverse else slice(0, 5)
         np.testing.assert_allclose(outputs[..., half], alone, atol=1e-6)
         np.testing.assert_allclose(last_bw if reverse else last_fw, last, atol=1e-6)
+
+
+@pytest.mark.parametrize("one_hot_groups", [0, 1, 3])
+def test_fast_bidirectional_layer_equals_the_plain_one(one_hot_groups: int) -> None:
+    """Prepared weights, inputs projected up front (row lookups for one-hot rows), both
+    directions per step in one product: the same as ``bidirectional_layer``, padded or not."""
+    rng = np.random.default_rng(10 + one_hot_groups)
+    depth, units, steps = 9, 6, 7
+    forward, backward = _cell(rng, depth, units), _cell(rng, depth, units)
+    if one_hot_groups:
+        inputs = np.zeros((3, steps, depth), np.float32)
+        for group in range(one_hot_groups):
+            column = group * 3 + rng.integers(0, 3, (3, steps))
+            np.put_along_axis(inputs, column[..., None], 1.0, axis=2)
+    else:
+        inputs = rng.standard_normal((3, steps, depth)).astype(np.float32)
+    rows = encoder._one_hot_rows(inputs.reshape(-1, depth))
+    assert (rows is None) == (one_hot_groups == 0)  # the row-lookup path is the one tested
+    layer = BidirectionalLayer(forward, backward)
+    for lengths in (None, np.array([7, 4, 0])):
+        expected = bidirectional_layer(inputs, forward, backward, lengths)
+        got = layer(inputs, lengths)
+        for want, have in zip(expected, got, strict=True):
+            np.testing.assert_allclose(have, want, atol=2e-6)
+        _, last_fw, last_bw = layer(inputs, lengths, keep_outputs=False)
+        np.testing.assert_allclose(last_fw, expected[1], atol=2e-6)
+        np.testing.assert_allclose(last_bw, expected[2], atol=2e-6)
+
+
+def test_fast_encoder_stacks_layers() -> None:
+    rng = np.random.default_rng(20)
+    depth, units, steps = 5, (6, 4), 8
+    cells = [(_cell(rng, depth, units[0]), _cell(rng, depth, units[0])),
+             (_cell(rng, 2 * units[0], units[1]), _cell(rng, 2 * units[0], units[1]))]
+    inputs = rng.standard_normal((2, steps, depth)).astype(np.float32)
+    lengths = np.array([8, 3])
+    x = inputs
+    for forward, backward in cells:
+        x, last_fw, last_bw = bidirectional_layer(x, forward, backward, lengths)
+    summary = BidirectionalEncoder(cells).summary(inputs, lengths)
+    np.testing.assert_allclose(summary, np.concatenate([last_fw, last_bw], axis=-1),
+                               atol=2e-6)
 
 
 def test_sequence_steps_the_cell() -> None:

@@ -54,28 +54,101 @@ def test_shorter_trio_decodes_the_first_bars(trio: MusicVAE) -> None:
         np.testing.assert_array_equal(trio.decode(z, length=16 * bars), full[:, :16 * bars])
 
 
-@pytest.mark.parametrize("temperature", [0.0, 1.0])
-def test_bars_side_by_side_equal_bars_one_after_another(trio: MusicVAE, temperature: float,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """At batch 1 the trio's bars run side by side from guessed starts and are re-run until
-    consistent; the result must be exactly the bar-by-bar decode with the same noise."""
+def _count_rows(monkeypatch: pytest.MonkeyPatch, cost=None) -> list[int]:
+    """Rows of every ``_run_rows`` pass from now on; with ``cost(rows)``, a fake clock that
+    each pass advances by that much."""
     rows_run = []
     run_rows = decoder.CategoricalDecoder._run_rows
+    now = [0.0]
 
     def counting(self, prepared, segment_ids, *args):
         rows_run.append(len(segment_ids))
+        if cost is not None:
+            now[0] += cost(len(segment_ids))
         return run_rows(self, prepared, segment_ids, *args)
 
     monkeypatch.setattr(decoder.CategoricalDecoder, "_run_rows", counting)
+    if cost is not None:
+        monkeypatch.setattr(decoder, "_clock", lambda: now[0])
+    return rows_run
+
+
+def _fresh(monkeypatch: pytest.MonkeyPatch, model: MusicVAE) -> None:
+    """Forget what earlier decodes taught the model's decoders about speculating."""
+    for part in model._decoders:
+        for name, value in (("plain_runs_left", 0), ("saving", 0.0), ("segment_s", {}),
+                            ("retry_after", decoder.RETRY_AFTER)):
+            monkeypatch.setattr(part, name, value)
+
+
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+@pytest.mark.parametrize("batching", ["free", "none"])
+def test_bars_side_by_side_equal_bars_one_after_another(trio: MusicVAE, temperature: float,
+                                                        batching: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """At batch 1 the trio's bars run side by side from guessed starts, and those whose
+    start was wrong again, side by side or one at a time as the passes' timings advise; the
+    result must be exactly the bar-by-bar decode with the same noise."""
+    _fresh(monkeypatch, trio)
+    cost = (lambda rows: 1.0) if batching == "free" else (lambda rows: float(rows))
+    rows_run = _count_rows(monkeypatch, cost)
     z = np.random.default_rng(10).standard_normal(8).astype(np.float32)
+    monkeypatch.setattr(decoder, "SPECULATE_MAX_BATCH", 0)
+    one_after_another = trio.decode(z, temperature=temperature, rng=np.random.default_rng(11))
+    assert set(rows_run) == {1}
+    monkeypatch.setattr(decoder, "SPECULATE_MAX_BATCH", 2)
+    for part in trio._decoders:  # what one bar's pass costs, as a plain decode times it
+        part.segment_s[1] = 1.0
+    rows_run.clear()
     side_by_side = trio.decode(z, temperature=temperature, rng=np.random.default_rng(11))
     assert rows_run[0] == 16  # the first round: every bar at once
     assert len(rows_run) > 3  # some guessed starts were wrong and re-run
-    monkeypatch.setattr(decoder, "SPECULATE_MAX_BATCH", 0)
-    rows_run.clear()
-    one_after_another = trio.decode(z, temperature=temperature, rng=np.random.default_rng(11))
-    assert set(rows_run) == {1}
+    again = [rows for rows in rows_run if rows != 16]
+    if batching == "none":  # nothing to gain side by side: each wrong bar alone
+        assert set(again) == {1}
+    else:  # rounds side by side pay
+        assert max(again) > 1
     np.testing.assert_array_equal(side_by_side, one_after_another)
+
+
+def test_speculation_that_does_not_pay_pauses(trio: MusicVAE,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A decoder whose speculation cost more than it saved decodes bar by bar for the next
+    RETRY_AFTER decodes, then guesses again (and waits twice as long if that fails too);
+    one whose guesses pay goes on guessing."""
+    monkeypatch.setattr(decoder, "RETRY_AFTER", 2)
+    _fresh(monkeypatch, trio)
+    melody = trio._decoders[0]
+    z = np.random.default_rng(12).standard_normal((1, 8)).astype(np.float32)
+    embeddings = trio._conductor.embeddings(z, 16)
+    monkeypatch.setattr(decoder, "SPECULATE_MAX_BATCH", 0)
+    expected, _ = melody.run(embeddings, 16)  # bar after bar
+    monkeypatch.setattr(decoder, "SPECULATE_MAX_BATCH", 2)
+    ends = expected[0, 15:-1:16]  # each bar's last class: the true start of the next
+    wrong = min(set(range(melody.depth)) - set(ends.tolist()))
+    monkeypatch.setattr(decoder, "GUESSED_START", wrong)
+    rows_run = _count_rows(monkeypatch, float)  # side by side gains nothing
+    np.testing.assert_array_equal(melody.run(embeddings, 16)[0], expected)
+    assert rows_run[0] == 16 and melody.saving < 0
+    for retry in (2, 4):
+        assert melody.plain_runs_left == retry
+        for left in range(retry - 1, -1, -1):
+            rows_run.clear()
+            np.testing.assert_array_equal(melody.run(embeddings, 16)[0], expected)
+            assert rows_run == [1] * 16 and melody.plain_runs_left == left
+            assert melody.segment_s == {1: 1.0}  # plain decodes time their passes
+        rows_run.clear()
+        np.testing.assert_array_equal(melody.run(embeddings, 16)[0], expected)
+        assert rows_run[0] == 16  # guessing again, and failing again
+    monkeypatch.setattr(decoder, "GUESSED_START", ends[:, None])  # every guess right
+    rows_run = _count_rows(monkeypatch, lambda rows: 1.0 + rows / 16)  # side by side pays
+    _fresh(monkeypatch, trio)
+    for _ in range(8):
+        rows_run.clear()
+        np.testing.assert_array_equal(melody.run(embeddings, 16)[0], expected)
+        assert rows_run == [16]
+    assert melody.saving > 0 and melody.plain_runs_left == 0
+    assert melody.retry_after == decoder.RETRY_AFTER
 
 
 def test_teacher_forcing_on_the_greedy_path_reproduces_it(mel: MusicVAE, trio: MusicVAE) -> None:

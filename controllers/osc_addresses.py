@@ -160,6 +160,10 @@ TRACK_ADDRESSES: dict[str, Callable] = {
     "anchor/load": _fields(cmd.LoadAnchor, (_int, _text)),
     "anchor/record": _fields(cmd.RecordAnchor, (_int, _int), optional=1),  # slot, bars
     "interpolate": _fields(cmd.Interpolate, (_int, _int, _int), optional=1),  # from, to, steps
+    "blend": _fields(cmd.SetBlend, (_number, _number, _int), optional=1),  # x, y, loops
+    "blend/path": _fields(cmd.SetBlendPath, (_text,)),
+    "blend/speed": _fields(cmd.SetBlendSpeed, (_number,)),
+    "grid/cell": _fields(cmd.SetGridCell, (_int, _int)),  # row, column
 }
 # /latentjam/track/TRACK/humanize/FIELD, from (address, args, track, field): the command
 # knows its fields
@@ -215,6 +219,7 @@ def feedback(state: EngineState) -> dict[str, tuple]:
             f"{base}/solo": (int(track.soloed),),
             f"{base}/loops": (track.loops_played,),
             f"{base}/late": (track.late_answers,),
+            f"{base}/blend": tuple(float(v) for v in track.blend_point),
         })
     return out
 

@@ -13,15 +13,17 @@ import math
 from dataclasses import dataclass, fields
 from typing import Literal
 
+from latentjam.engine.blend import BLEND_PATHS
 from latentjam.engine.errors import SettingError
 from latentjam.engine.humanize import HumanizeParams
 from latentjam.models.service import MAX_TEMPERATURE
 
-Mode = Literal["sample", "walk", "interpolate", "hold"]
-MODES: tuple[str, ...] = ("sample", "walk", "interpolate", "hold")
+Mode = Literal["sample", "walk", "interpolate", "hold", "blend", "grid"]
+MODES: tuple[str, ...] = ("sample", "walk", "interpolate", "hold", "blend", "grid")
 LOOP_BARS: tuple[int, ...] = (1, 2, 4, 8, 16)
 MIN_BPM, MAX_BPM = 20.0, 300.0
-ANCHOR_SLOTS = 8  # latent vectors a track keeps (walk anchors, interpolation ends)
+ANCHOR_SLOTS = 8  # latent vectors a track keeps (walk anchors, interpolation ends, corners)
+GRID_SIZES = range(2, 17)  # cells a side of a grid track's square
 HUMANIZE_FIELDS: tuple[str, ...] = tuple(
     f.name for f in fields(HumanizeParams) if f.name != "drum_accents")
 
@@ -249,6 +251,65 @@ class SetHumanize:
         object.__setattr__(self, "value", value)
 
 
+@dataclass(frozen=True, slots=True)
+class SetBlend:
+    """Where a blend or grid track stands between its corners: (x, y) of the unit square,
+    there at the next loop (``loops`` 0) or along a line over ``loops`` loops; it stays there
+    (path "still")."""
+
+    track: str
+    x: float
+    y: float
+    loops: int = 0
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        for name in ("x", "y"):
+            object.__setattr__(self, name, _number(name, getattr(self, name), 0.0, 1.0))
+        _integer("loops", self.loops, range(0, 65))
+
+
+@dataclass(frozen=True, slots=True)
+class SetBlendPath:
+    """How a blend or grid track's point moves from loop to loop (``engine.blend``)."""
+
+    track: str
+    path: str  # one of BLEND_PATHS
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        if self.path not in BLEND_PATHS:
+            raise SettingError(f"blend path must be one of {', '.join(BLEND_PATHS)}, got "
+                               f"{self.path!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class SetBlendSpeed:
+    """How far the point moves a loop: circle turns, or a walk's step (the square is 1)."""
+
+    track: str
+    speed: float
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        object.__setattr__(self, "speed", _number("speed", self.speed, 0.0, 1.0))
+
+
+@dataclass(frozen=True, slots=True)
+class SetGridCell:
+    """Queue a cell of a grid track (row from the corners 0-1 edge, column from 0-2): it
+    plays from the next loop, and the point stays there."""
+
+    track: str
+    row: int
+    column: int
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        _integer("row", self.row, range(GRID_SIZES.stop - 1))
+        _integer("column", self.column, range(GRID_SIZES.stop - 1))
+
+
 Command = (Play | Stop | SetTempo | Panic | SetMode | SetTemperature | SetWalkStep
            | SetLoopBars | SetEvery | SaveAnchor | LoadAnchor | RecordAnchor | Interpolate | Mute
-           | Solo | SetHumanize)
+           | Solo | SetHumanize | SetBlend | SetBlendPath | SetBlendSpeed | SetGridCell)

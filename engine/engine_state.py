@@ -24,6 +24,9 @@ class TrackState:
     loops_played: int  # loops started so far
     late_answers: int  # times a model answer came too late and the loop repeated
     anchors: tuple[int, ...]  # slots holding a latent vector
+    blend_point: tuple[float, float] = (0.5, 0.5)  # blend and grid modes: (x, y) in 0..1
+    blend_path: str = "circle"  # how that point moves (engine.blend)
+    grid_size: int = 5  # grid mode: cells a side
 
 
 @dataclass(frozen=True, slots=True)

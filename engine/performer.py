@@ -23,6 +23,7 @@ from typing import Any
 import mido
 from latentjam.engine import commands as cmd
 from latentjam.engine.anchor_paths import anchor_path
+from latentjam.engine.blend import BlendMotion
 from latentjam.engine.clocks.base import (
     ClockLost,
     ClockRegained,
@@ -158,14 +159,19 @@ class Performer:
             info = info_of[key]
             routes = _routes(track, info.kind, index)
             settings = TrackSettings(track.mode, track.temperature, track.walk_step, track.bars,
-                                     track.every, track.interpolate_steps, track.humanize)
+                                     track.every, track.interpolate_steps, track.humanize,
+                                     blend=BlendMotion(path=track.blend_path,
+                                                       speed=track.blend_speed),
+                                     grid_size=track.grid_size)
             self.tracks.append(Track(track.name, settings, info, self._clients[key].request,
                                      routes, track.seed))
             self._routing[track.name] = (track.port, min(r.channel for r in routes.values()))
-        await asyncio.gather(*(track.first_loop() for track in self.tracks))
+        # The set's anchors first: a blend track's first loop mixes them.
         for track, config in zip(self.tracks, self.config.tracks, strict=True):
             for slot, path in config.anchors.items():
                 await track.encode_midi(slot, str(Path(path).expanduser()))
+        await asyncio.gather(*(track.first_loop() for track in self.tracks))
+        for track, config in zip(self.tracks, self.config.tracks, strict=True):
             if config.mode == "interpolate":
                 track.apply(cmd.Interpolate(track.name, *sorted(config.anchors)[:2],
                                             config.interpolate_steps))

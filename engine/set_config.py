@@ -16,8 +16,11 @@ from typing import Any
 
 from latentjam.engine.clocks.factory import ClockConfig
 from latentjam.engine.commands import (
+    GRID_SIZES,
     Interpolate,
     SaveAnchor,
+    SetBlendPath,
+    SetBlendSpeed,
     SetEvery,
     SetLoopBars,
     SetMode,
@@ -70,6 +73,9 @@ class TrackConfig:
     temperature: float = 0.5
     walk_step: float = 0.25
     interpolate_steps: int = 8
+    blend_path: str = "circle"  # blend and grid modes: how the point moves (engine.blend)
+    blend_speed: float = 0.125  # circle: turns a loop; walk: the step (the square is 1)
+    grid_size: int = 5  # grid mode: cells a side
     anchors: Mapping[int, str] = field(default_factory=dict)  # slot -> MIDI file to encode
     seed: int | None = None
     humanize: HumanizeParams = field(default_factory=HumanizeParams)
@@ -104,6 +110,11 @@ class TrackConfig:
             Interpolate(self.name, 0, 1, self.interpolate_steps)
         except SettingError as err:
             raise SettingError(f"interpolate_{err}") from None
+        SetBlendPath(self.name, self.blend_path)
+        SetBlendSpeed(self.name, self.blend_speed)
+        if isinstance(self.grid_size, bool) or self.grid_size not in GRID_SIZES:
+            raise SettingError(f"grid_size must be {GRID_SIZES.start}..{GRID_SIZES.stop - 1}, "
+                               f"got {self.grid_size!r}")
         for slot, path in self.anchors.items():
             try:
                 SaveAnchor(self.name, slot)

@@ -3,17 +3,18 @@ asks its model for.
 
 The performer calls ``bar_events`` once per bar, in order, a little ahead of time. A loop
 repeats until a loop boundary where the mode wants a new one (every ``every`` plays in
-sample and walk modes, each loop along an interpolation, never in hold). The next loop is
-asked for as soon as the current one starts, so the model has a whole loop's time to answer;
-if the answer is not back at the boundary, the current loop plays again and a warning is
-logged: never silence, never a wait. Each request carries a seed drawn from the track's
-own, so a performance can be reproduced; the model service plans the latent move (fresh
-draw, walk, slerp) and decodes it.
+sample, walk, blend and grid modes, each loop along an interpolation, never in hold). The
+next loop is asked for as soon as the current one starts, so the model has a whole loop's
+time to answer; if the answer is not back at the boundary, the current loop plays again and
+a warning is logged: never silence, never a wait. Each request carries a seed drawn from
+the track's own, so a performance can be reproduced; the model service plans the latent
+move (fresh draw, walk, slerp, the mix of four corners) and decodes it. A blend or grid
+track's point moves one step of its path (``engine.blend``) for each new loop.
 
 Settings a controller changes are read when they matter: mute, solo and humanize when the
-next bar is prepared; mode, temperature, walk step, loop length and interpolation by the next
-request (the answer in flight is dropped and the new request follows it), so they are heard
-at the next loop boundary when the model answers in time.
+next bar is prepared; mode, temperature, walk step, loop length, interpolation and the
+blend point by the next request (the answer in flight is dropped and the new request
+follows it), so they are heard at the next loop boundary when the model answers in time.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 from latentjam.engine import commands as cmd
+from latentjam.engine.blend import CORNER_SLOTS, BlendMotion, advance, cell_point, moved_to, on_grid
 from latentjam.engine.engine_state import TrackState
 from latentjam.engine.errors import EngineError, ModelRequestError, ModelWorkerError, SettingError
 from latentjam.engine.events import TimedMessage
@@ -43,6 +45,7 @@ from latentjam.engine.loops import (
     steps_of,
 )
 from latentjam.models.service import (
+    BlendRequest,
     EncodeNotesRequest,
     EncodeRequest,
     InputError,
@@ -57,6 +60,9 @@ from latentjam.models.service import (
 
 log = logging.getLogger(__name__)
 
+BLEND_MODES = ("blend", "grid")  # the loop is a mix of the four corners
+NEW_LOOP_MODES = ("sample", "walk", *BLEND_MODES)  # a new loop every ``every`` plays
+
 Ask = Callable[[ModelRequest], Awaitable[ModelResult]]
 
 
@@ -64,6 +70,7 @@ Ask = Callable[[ModelRequest], Awaitable[ModelResult]]
 class PlayingLoop:
     loop: Loop
     z: np.ndarray  # [windows, z_size]: the latent vector of each window it was decoded from
+    blend: BlendMotion | None = None  # a blend or grid track's motion as this loop has it
 
 
 @dataclass
@@ -79,6 +86,8 @@ class TrackSettings:
     humanize: HumanizeParams
     muted: bool = False
     soloed: bool = False
+    blend: BlendMotion = BlendMotion()  # blend and grid modes: the point and its path
+    grid_size: int = 5  # grid mode: cells a side
 
 
 class Track:
@@ -147,12 +156,36 @@ class Track:
             return
         self._send_request(mode)
 
+    async def _blend_loop(self, mode: str) -> PlayingLoop:
+        """The next loop of a blend or grid track, from the point one move on; corners that
+        hold nothing yet are filled with fresh samples first."""
+        s = self.settings
+        missing = [slot for slot in CORNER_SLOTS if slot not in self.anchors]
+        for slot in missing:
+            result = await self._ask(SampleRequest(s.temperature, self._seed(), self._windows(),
+                                                   walk_step=s.walk_step))
+            self.anchors.setdefault(slot, result.z)
+        if missing:
+            log.info("track %s: blend corner(s) %s are fresh samples (save or load anchors "
+                     "0-3 to choose them)", self.name, ", ".join(map(str, missing)))
+        motion = advance(s.blend, self._rng)
+        point = motion.point if mode == "blend" else on_grid(motion.point, s.grid_size)
+        corners = tuple(self.anchors[slot] for slot in CORNER_SLOTS)
+        loop = await self._decode(BlendRequest(corners, point, s.temperature, self._seed(),
+                                               self._windows()))
+        return dataclasses.replace(loop, blend=motion)
+
     def _send_request(self, mode: str | None) -> None:
         self._next = None
-        request = self._request(mode or self.settings.mode)
-        if request is None:
-            return
-        task = asyncio.get_running_loop().create_task(self._decode(request),
+        mode = mode or self.settings.mode
+        if mode in BLEND_MODES:
+            next_loop = self._blend_loop(mode)
+        else:
+            request = self._request(mode)
+            if request is None:
+                return
+            next_loop = self._decode(request)
+        task = asyncio.get_running_loop().create_task(next_loop,
                                                       name=f"track {self.name}: next")
         task.add_done_callback(self._answered)
         self._next = task
@@ -168,7 +201,7 @@ class Track:
         """Ask for, and wait for, the loop the track starts with."""
         if self.current is None:
             # Hold and interpolate have nothing to hold yet: they start from a sample.
-            self.request_next(self.settings.mode if self.settings.mode in ("sample", "walk")
+            self.request_next(self.settings.mode if self.settings.mode in NEW_LOOP_MODES
                               else "sample")
             self.current = await self._next
             self.loops_played += 1
@@ -223,7 +256,7 @@ class Track:
     def _loop_boundary(self, bar: int) -> None:
         self._plays += 1
         s = self.settings
-        wants_new = (s.mode in ("sample", "walk") and self._plays >= s.every) or \
+        wants_new = (s.mode in NEW_LOOP_MODES and self._plays >= s.every) or \
             (s.mode == "interpolate" and self._path is not None)
         if wants_new:
             adopted = self._adopt_next()
@@ -255,6 +288,8 @@ class Track:
             return False
         self.loops_played += 1
         self._plays = 0
+        if self.current.blend is not None:
+            self.settings.blend = self.current.blend
         if self.settings.mode == "interpolate":
             self._path_done += 1
             if self._path_done >= self.settings.interpolate_steps:
@@ -270,7 +305,7 @@ class Track:
             loop = first_bars(loop, bars)
         else:
             loop = chain([loop] * (bars // loop.bars))
-        self.current = PlayingLoop(loop, self.current.z)
+        self.current = dataclasses.replace(self.current, loop=loop)
 
     # -- controller commands ----------------------------------------------------------------
 
@@ -298,6 +333,18 @@ class Track:
         return self._set("humanize", dataclasses.replace(params, **{command.field:
                                                                     command.value}), ask=False)
 
+    def _set_blend(self, motion: BlendMotion) -> bool:
+        self.settings.blend = motion
+        return self.settings.mode in BLEND_MODES
+
+    def _grid_cell(self, command: cmd.SetGridCell) -> bool:
+        size = self.settings.grid_size
+        if command.row >= size or command.column >= size:
+            raise SettingError(f"track {self.name}: the grid is {size}×{size}; row and column "
+                               f"are 0..{size - 1}, got {command.row}, {command.column}")
+        point = cell_point(command.row, command.column, size)
+        return self._set_blend(moved_to(self.settings.blend, point))
+
     def _interpolate(self, command: cmd.Interpolate) -> bool:
         missing = [slot for slot in (command.start, command.end) if slot not in self.anchors]
         if missing:
@@ -315,9 +362,13 @@ class Track:
 
     def state(self, port: str, channel: int) -> TrackState:
         s = self.settings
+        # the point of the loop heard (a point just set is heard from the next loop)
+        playing = self.current.blend if self.current and self.current.blend else s.blend
+        point = on_grid(playing.point, s.grid_size) if s.mode == "grid" else playing.point
         return TrackState(self.name, s.mode, s.temperature, s.walk_step, s.bars, s.every,
                           s.muted, s.soloed, s.humanize, port, channel, self.loops_played,
-                          self.late_answers, tuple(sorted(self.anchors)))
+                          self.late_answers, tuple(sorted(self.anchors)), point,
+                          s.blend.path, s.grid_size)
 
     def cancel(self) -> None:
         self._ask_again = None
@@ -339,4 +390,12 @@ _APPLY: dict[type, Callable[[Track, Any], bool]] = {
     cmd.Mute: lambda track, c: track._set("muted", c.on, ask=False),
     cmd.Solo: lambda track, c: track._set("soloed", c.on, ask=False),
     cmd.SaveAnchor: lambda track, c: track.save_anchor(c.slot) or False,
+    cmd.SetBlend: lambda track, c: track._set_blend(moved_to(track.settings.blend, (c.x, c.y),
+                                                            c.loops)),
+    cmd.SetBlendPath: lambda track, c: track._set(
+        "blend", dataclasses.replace(track.settings.blend, path=c.path, target=None,
+                                     loops_left=0), ask=False),
+    cmd.SetBlendSpeed: lambda track, c: track._set(
+        "blend", dataclasses.replace(track.settings.blend, speed=c.speed), ask=False),
+    cmd.SetGridCell: Track._grid_cell,
 }

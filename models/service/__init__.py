@@ -2,7 +2,7 @@
 
 A caller loads a model (``LoadedModel``, in a process of its own where timing matters),
 learns what it is (``ModelInfo``), and asks with a request: a sample, a walk, a point
-between two loops, a decode, an encode of classes, of a played-in loop or (through
+between two loops, a blend of four, a decode, an encode of classes, of a played-in loop or (through
 ``read_clip_classes``, in a process of its own) of a MIDI file. Answers are latent vectors
 and loops as notes on the step grid. The latent moves are planned behind this door, so a new
 move or a new model kind lands here without touching the caller. The part names a model's
@@ -16,6 +16,7 @@ from latentjam.models.service.clips import read_clip_classes
 from latentjam.models.service.requests import (
     MAX_COUNT,
     MAX_TEMPERATURE,
+    BlendRequest,
     DecodeRequest,
     EncodeNotesRequest,
     EncodeRequest,
@@ -31,7 +32,8 @@ from latentjam.models.service.requests import (
 )
 
 __all__ = [
-    "BASS", "DRUMS", "MAX_COUNT", "MAX_TEMPERATURE", "MELODY", "PARTS", "DecodeRequest",
+    "BASS", "DRUMS", "MAX_COUNT", "MAX_TEMPERATURE", "MELODY", "PARTS", "BlendRequest",
+    "DecodeRequest",
     "EncodeNotesRequest", "EncodeRequest", "InputError", "InterpolateRequest", "LoadedModel",
     "ModelError", "ModelInfo", "ModelRequest", "ModelResult", "SampleRequest", "StepLoop",
     "StepNote", "WalkRequest", "answer", "check_temperature", "read_clip_classes",

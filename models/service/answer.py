@@ -2,9 +2,10 @@
 
 ``LoadedModel.answer`` is a plain function of (model, request), reproducible for a given
 seed and testable without a process. The latent moves are planned here, once: a sample's
-windows, a walk, the points between two loops. Decoded classes go out as notes on the step
-grid, read by the model's own converter (so what a class means lives in one place), and a
-played-in loop comes in as notes and goes through the same converter to be encoded.
+windows, a walk, the points between two loops, the mix of four. Decoded classes go out as
+notes on the step grid, read by the model's own converter (so what a class means lives in
+one place), and a played-in loop comes in as notes and goes through the same converter to
+be encoded.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from latentjam.models.inference.latent import slerp_at, walk
 from latentjam.models.notesequence import Note, NoteSequence, Tempo, TimeSignature
 from latentjam.models.parts import DRUMS, MELODY, note_part
 from latentjam.models.service.requests import (
+    BlendRequest,
     DecodeRequest,
     EncodeNotesRequest,
     EncodeRequest,
@@ -87,9 +89,24 @@ def plan(request: ModelRequest, z_size: int, rng: np.random.Generator) -> np.nda
         return np.stack([slerp_at(start[i % len(start)], end[i % len(end)], [fraction])[0]
                          for fraction in request.fractions
                          for i in range(request.windows)]).astype(np.float32)
+    if isinstance(request, BlendRequest):
+        corners = [np.atleast_2d(c) for c in request.corners]
+        return np.stack([blend_at([c[i % len(c)] for c in corners], *request.point)
+                         for i in range(request.windows)]).astype(np.float32)
     if isinstance(request, DecodeRequest):
         return request.z if request.z.ndim == 2 else request.z[None]
     raise InputError(f"unknown model request {type(request).__name__}")
+
+
+def blend_at(corners: list[np.ndarray], x: float, y: float) -> np.ndarray:
+    """The bilinear mix of four latent vectors at (x, y) of the unit square: corner 0 at
+    (0, 0), 1 at (1, 0), 2 at (0, 1), 3 at (1, 1); at a corner, that corner exactly."""
+    weights = ((1 - x) * (1 - y), x * (1 - y), (1 - x) * y, x * y)
+    mixed = sum(w * np.asarray(c, np.float64) for w, c in zip(weights, corners, strict=True))
+    for weight, corner in zip(weights, corners, strict=True):
+        if weight == 1:
+            return np.asarray(corner, np.float32)
+    return mixed.astype(np.float32)
 
 
 def step_loop(classes: np.ndarray, converter: Converter) -> StepLoop:

@@ -3,9 +3,10 @@
 Requests are small frozen dataclasses, checked where they are made (in the engine's process),
 so a bad value fails at once with a message naming it rather than in the worker. Every latent
 move is named here and planned on the models' side (``answer``): a fresh sample, a walk, a
-point on the way between two loops, a decode of given vectors, an encode of classes or of
-notes. A result holds the latent vectors ``z`` ``[n, z_size]``, the decoded classes
-``[n, steps]`` (a trio: ``[n, steps, 3]``) and each window as notes on the step grid.
+point on the way between two loops, a mix of four (a blend), a decode of given vectors, an
+encode of classes or of notes. A result holds the latent vectors ``z`` ``[n, z_size]``, the
+decoded classes ``[n, steps]`` (a trio: ``[n, steps, 3]``) and each window as notes on the
+step grid.
 """
 
 from __future__ import annotations
@@ -130,6 +131,38 @@ class InterpolateRequest:
 
 
 @dataclass(frozen=True, eq=False)
+class BlendRequest:
+    """The decode of the bilinear mix of four corner loops' latent vectors at ``point``
+    (Magenta's Beat Blender): corner 0 at (0, 0), 1 at (1, 0), 2 at (0, 1), 3 at (1, 1).
+
+    A corner may be a loop of several windows (``[k, z_size]``): window i of the answer mixes
+    the corners' windows i (each corner's windows repeat when it has fewer)."""
+
+    corners: tuple[np.ndarray, ...]  # four of [z_size] or [k, z_size]
+    point: tuple[float, float]  # (x, y), each 0..1
+    temperature: float = 0.0
+    seed: int | None = None
+    windows: int = 1
+
+    def __post_init__(self) -> None:
+        corners = tuple(self.corners) if isinstance(self.corners, list | tuple) else ()
+        if len(corners) != 4:
+            raise InputError(f"a blend takes four corners, got {len(corners)}")
+        corners = tuple(_latent(f"corner {i}", c, batch=True) for i, c in enumerate(corners))
+        if len({c.shape[-1] for c in corners}) > 1:
+            raise InputError(f"the corners differ in latent size: "
+                             f"{', '.join(str(c.shape[-1]) for c in corners)}")
+        point = tuple(self.point) if isinstance(self.point, list | tuple) else ()
+        if len(point) != 2:
+            raise InputError(f"a blend point is (x, y), got {self.point!r}")
+        _check_count("windows", self.windows)
+        object.__setattr__(self, "corners", corners)
+        object.__setattr__(self, "point", tuple(_fraction(name, v)
+                                                for name, v in zip("xy", point, strict=True)))
+        _common(self)
+
+
+@dataclass(frozen=True, eq=False)
 class DecodeRequest:
     """The decode of given latent vectors."""
 
@@ -196,7 +229,7 @@ class EncodeNotesRequest:
                              f"steps")
 
 
-ModelRequest = (SampleRequest | WalkRequest | InterpolateRequest | DecodeRequest
+ModelRequest = (SampleRequest | WalkRequest | InterpolateRequest | BlendRequest | DecodeRequest
                 | EncodeRequest | EncodeNotesRequest)
 
 

@@ -50,6 +50,11 @@ T = "/latentjam/track/bass"
     (f"{T}/anchor/record", (5,), cmd.RecordAnchor("bass", 5, 2)),
     (f"{T}/interpolate", (0.0, 1.0), cmd.Interpolate("bass", 0, 1, 8)),
     (f"{T}/interpolate", (2, 6, 32.0), cmd.Interpolate("bass", 2, 6, 32)),
+    (f"{T}/blend", (0.25, 1), cmd.SetBlend("bass", 0.25, 1.0)),
+    (f"{T}/blend", (0, 0.5, 8.0), cmd.SetBlend("bass", 0.0, 0.5, 8)),
+    (f"{T}/blend/path", ("walk",), cmd.SetBlendPath("bass", "walk")),
+    (f"{T}/blend/speed", (0.05,), cmd.SetBlendSpeed("bass", 0.05)),
+    (f"{T}/grid/cell", (2.0, 4), cmd.SetGridCell("bass", 2, 4)),
     ("/latentjam/state", (), StateQuery()),
     ("/latentjam/state", (1.0,), StateQuery()),
     ("/latentjam/state", (0.0,), Ignored()),
@@ -95,6 +100,9 @@ def test_every_humanize_field_has_an_address_taking_a_float(field):
     (f"{T}/anchor/save", (8,), "slot must be one of 0..7, got 8"),
     (f"{T}/anchor/load", (1,), "takes 2 argument"),
     (f"{T}/interpolate", (0, 1, 1), "steps must be one of 2..64"),
+    (f"{T}/blend", (1.5, 0), "x must be a number in 0..1, got 1.5"),
+    (f"{T}/blend", (0.5,), "takes 2 to 3 argument"),
+    (f"{T}/blend/path", ("spiral",), "blend path must be one of still, circle, walk"),
     (f"{T}/humanize/push_ms", (500.0,), "push_ms must be a number in -100..100"),
     (f"{T}/humanize/accent_beat", (2.5,), "accent_beat must be an int"),
     ("/latentjam/track//mute", (1,), "track must be a track's name"),
@@ -128,8 +136,9 @@ def test_feedback_of_a_whole_state():
     assert messages[f"{T}/solo"] == (1,)
     assert messages[f"{T}/loops"] == (9,)
     assert messages[f"{T}/late"] == (1,)
+    assert messages[f"{T}/blend"] == (0.5, 0.5)  # where a blend or grid track stands
     assert messages["/latentjam/skipped"] == (0, 0)  # notes, pulses skipped after stalls
-    assert len(messages) == 5 + 9
+    assert len(messages) == 5 + 10
 
 
 def test_changed_gives_only_what_differs():

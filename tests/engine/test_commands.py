@@ -32,7 +32,7 @@ def refusal(make) -> str:
 def test_the_stated_limits():
     assert (cmd.MIN_BPM, cmd.MAX_BPM) == (20.0, 300.0)
     assert cmd.MAX_TEMPERATURE == 2.0
-    assert cmd.MODES == ("sample", "walk", "interpolate", "hold")
+    assert cmd.MODES == ("sample", "walk", "interpolate", "hold", "blend", "grid")
     assert typing.get_args(cmd.Mode) == cmd.MODES
     assert cmd.LOOP_BARS == (1, 2, 4, 8, 16)
     assert cmd.ANCHOR_SLOTS == 8
@@ -142,7 +142,7 @@ def test_each_mode_is_taken(mode):
                                          (0, "0"), (["hold"], "['hold']")])
 def test_an_unknown_mode_is_refused_with_the_modes(mode, shown):
     assert refusal(lambda: cmd.SetMode("bass", mode)) == \
-        f"mode must be one of sample, walk, interpolate, hold, got {shown}"
+        f"mode must be one of sample, walk, interpolate, hold, blend, grid, got {shown}"
 
 
 def test_temperature_is_checked_as_check_temperature_does():
@@ -319,4 +319,4 @@ def test_the_command_union_names_every_command_of_the_module():
                if isinstance(value, type) and dataclasses.is_dataclass(value)
                and value.__module__ == cmd.__name__}
     assert set(typing.get_args(cmd.Command)) == defined
-    assert len(defined) == 16
+    assert len(defined) == 20

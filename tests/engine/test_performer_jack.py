@@ -11,6 +11,7 @@ import asyncio
 import socket
 
 import mido
+import numpy as np
 import pytest
 from jack_server import MidiReceiver
 from latentjam.controllers.osc_config import OscConfig
@@ -204,3 +205,27 @@ def test_loading_a_large_anchor_never_stops_the_clock(jack_server, tmp_path):
     # 100 ms lookahead
     assert len(pulses) > 0.5 * 96 * seconds
     assert max(b - a for a, b in zip(pulses, pulses[1:], strict=False)) < 0.5e9
+
+
+def test_a_blend_track_moves_to_a_corner_sent_over_osc(jack_server):
+    """A blend set (its corners fresh samples) plays; ``/blend 1 1`` over UDP puts the point
+    on corner 3, and the loop heard from the next boundary is that corner's."""
+    heard = {}
+
+    async def to_corner_three(performer):
+        server = OscServer(OscConfig(port=0), performer.command, performer.state)
+        _, port = await server.start()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.sendto(encode("/latentjam/track/melody/blend", (1.0, 1.0)),
+                          ("127.0.0.1", port))
+        track = performer.tracks[0]
+        while track.state("main", 0).blend_point != (1.0, 1.0):
+            await asyncio.sleep(0.01)
+        heard["z"], heard["corner"] = track.current.z.copy(), track.anchors[3].copy()
+        await server.close()
+
+    config = set_config("lj-blend", mode="blend", every=1, bars=2, temperature=0.0)
+    _, received = asyncio.run(play(config, "lj-blend", bars=6, during=to_corner_three))
+    np.testing.assert_array_equal(heard["z"], heard["corner"])
+    notes = [m for _, m in positions(received) if m.type == "note_on" and m.velocity > 0]
+    assert notes and {m.channel for m in notes} == {2}

@@ -14,6 +14,7 @@ from latentjam.engine.transport import bars_to_ticks
 from latentjam.models.inference.latent import slerp_at
 from latentjam.models.parts import MELODY
 from latentjam.models.service import InterpolateRequest, ModelInfo, answer
+from latentjam.models.service.answer import blend_at
 from latentjam.models.trained_model import TrainedModel
 
 BAR = bars_to_ticks(1)
@@ -247,3 +248,41 @@ def test_a_flood_of_changes_keeps_one_request_in_flight_and_asks_the_latest(mode
     assert during == before
     assert len(requests) == before + 1
     assert requests[-1].temperature == pytest.approx(0.49)
+
+
+def test_a_blend_track_fills_its_corners_then_mixes_them_where_its_point_is(model):
+    async def run():
+        asker = Asker(model)
+        track = make_track(model, asker, mode="blend", temperature=0.0)
+        await track.first_loop()
+        filled = sorted(track.anchors)
+        track.apply(cmd.SetBlend("melody", 1.0, 0.0))  # corner 1, at the next loop
+        await asyncio.sleep(0.05)
+        await settle()
+        play_bars(track, 0, 3)  # the boundary at bar 2 adopts the next loop
+        return track, filled, asker.requests
+
+    track, filled, requests = asyncio.run(run())
+    track.cancel()
+    assert filled == [0, 1, 2, 3]
+    assert [type(r).__name__ for r in requests[:4]] == ["SampleRequest"] * 4
+    np.testing.assert_array_equal(track.current.z, track.anchors[1])
+    assert track.state("main", 0).blend_point == (1.0, 0.0)
+
+
+def test_a_grid_track_plays_the_cell_it_is_given(model):
+    async def run():
+        track = make_track(model, Asker(model), mode="grid", temperature=0.0, grid_size=3)
+        await track.first_loop()
+        with pytest.raises(SettingError, match="the grid is 3×3"):
+            track.apply(cmd.SetGridCell("melody", 3, 0))
+        track.apply(cmd.SetGridCell("melody", 2, 1))  # y 1, x 0.5: between corners 2 and 3
+        await asyncio.sleep(0.05)
+        await settle()
+        play_bars(track, 0, 3)  # the boundary at bar 2 adopts the next loop
+        return track
+
+    track = asyncio.run(run())
+    track.cancel()
+    expected = blend_at([track.anchors[slot][0] for slot in range(4)], 0.5, 1.0)
+    np.testing.assert_allclose(track.current.z[0], expected, atol=1e-6)

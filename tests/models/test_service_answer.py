@@ -10,6 +10,7 @@ from latentjam.models.errors import InputError
 from latentjam.models.inference.latent import slerp, slerp_at, walk
 from latentjam.models.service import (
     MELODY,
+    BlendRequest,
     DecodeRequest,
     EncodeNotesRequest,
     EncodeRequest,
@@ -132,3 +133,35 @@ def test_a_loop_with_no_window_in_it_is_refused_in_words(model):
         answer(model, EncodeNotesRequest(StepLoop((), 32)))
     with pytest.raises(InputError, match="each inside its steps"):
         EncodeNotesRequest(StepLoop((StepNote(MELODY, 60, 80, 30, 40),), 32))
+
+
+def test_a_blend_at_a_corner_is_that_corner_and_between_them_their_bilinear_mix(model):
+    rng = np.random.default_rng(11)
+    corners = tuple(rng.standard_normal(model.vae.z_size).astype(np.float32) for _ in range(4))
+    for index, point in enumerate([(0, 0), (1, 0), (0, 1), (1, 1)]):
+        result = answer(model, BlendRequest(corners, point))
+        np.testing.assert_array_equal(result.z[0], corners[index])
+    middle = answer(model, BlendRequest(corners, (0.25, 0.5))).z[0]
+    expected = 0.375 * corners[0] + 0.125 * corners[1] + 0.375 * corners[2] \
+        + 0.125 * corners[3]
+    np.testing.assert_allclose(middle, expected, atol=1e-6)
+
+
+def test_a_blend_of_longer_loops_pairs_their_windows(model):
+    rng = np.random.default_rng(12)
+    two = rng.standard_normal((2, model.vae.z_size)).astype(np.float32)
+    one = rng.standard_normal(model.vae.z_size).astype(np.float32)
+    result = answer(model, BlendRequest((two, one, one, one), (0.0, 0.0), windows=3))
+    np.testing.assert_array_equal(result.z, two[[0, 1, 0]])
+    assert len(result.loops) == 3
+
+
+@pytest.mark.parametrize("make, field", [
+    (lambda: BlendRequest((np.zeros(4),) * 3, (0, 0)), "four corners"),
+    (lambda: BlendRequest((np.zeros(4),) * 3 + (np.zeros(5),), (0, 0)), "latent size"),
+    (lambda: BlendRequest((np.zeros(4),) * 4, (0, 1.5)), "y must be"),
+    (lambda: BlendRequest((np.zeros(4),) * 4, (0.5,)), "a blend point"),
+])
+def test_bad_blends_are_refused_where_they_are_made(make, field):
+    with pytest.raises(InputError, match=field):
+        make()

@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "latentjam.app.cli_corpus",  # corpus build
     "latentjam.app.cli_evaluate",  # evaluate
     "latentjam.app.cli_play",  # play, ports
+    "latentjam.app.cli_render",  # render
 )
 
 

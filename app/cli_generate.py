@@ -1,4 +1,5 @@
-"""``latentjam sample | interpolate | encode | decode``: offline generation to MIDI files.
+"""``latentjam sample | interpolate | grid | encode | decode``: offline generation to MIDI
+files.
 
 The successor of Magenta's ``music_vae_generate``, with its flags (``--model``,
 ``--config``, ``--temperature``, ``--num``, ``--out``). Output files never overwrite
@@ -12,10 +13,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+from latentjam.app.cli_render import add_audio_arg, render_beside, sound_options
+from latentjam.engine.audio.render import RenderOptions
+from latentjam.engine.blend import cell_point
+from latentjam.engine.commands import GRID_SIZES
 from latentjam.models.defaults import DEFAULT_MODELS, shipped_models
 from latentjam.models.errors import InputError
 from latentjam.models.midi_io import read_midi, write_midi
 from latentjam.models.notesequence import DEFAULT_QPM, NoteSequence
+from latentjam.models.service.answer import blend_at
 from latentjam.models.trained_model import TrainedModel
 
 
@@ -42,6 +48,7 @@ def _model_args(parser: argparse.ArgumentParser, temperature: float | None = 0.5
 
 
 def _out_arg(parser: argparse.ArgumentParser) -> None:
+    add_audio_arg(parser)
     parser.add_argument("--out", type=Path, default=Path("loops"),
                         help="output folder for MIDI files (default ./loops)")
     parser.add_argument("--name", default=None,
@@ -71,6 +78,21 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                    help="number of steps, endpoints included (default 5)")
     _out_arg(p)
     p.set_defaults(func=run_interpolate)
+
+    p = subparsers.add_parser(
+        "grid", help="a grid of loops between four MIDI clips (Latent Loops)",
+        description="Encode four MIDI clips as the corners of a square and decode every cell "
+                    "of an N×N grid between them (the bilinear mix of the corners' latent "
+                    "vectors, as Magenta's Beat Blender and Latent Loops do): A is row 1 "
+                    "column 1, B row 1 column N, C row N column 1, D row N column N. Files "
+                    "are named by row and column (r1-c1 ... rN-cN), for a DAW's clip grid.")
+    for corner in "abcd":
+        p.add_argument(corner, type=Path, help=f"MIDI file of corner {corner.upper()}")
+    _model_args(p, temperature=0.0)
+    p.add_argument("--size", type=int, default=5,
+                   help=f"cells a side, {GRID_SIZES.start}..{GRID_SIZES.stop - 1} (default 5)")
+    _out_arg(p)
+    p.set_defaults(func=run_grid)
 
     p = subparsers.add_parser("encode", help="MIDI clips to latent vectors (.npy)",
                               description="Encode MIDI files to μ (deterministic) or a sampled z; "
@@ -112,22 +134,39 @@ def write_outputs(sequences: list[NoteSequence], out: Path, name: str, mode: str
     total = len(sequences)
     paths = []
     for index, sequence in enumerate(sequences, start=1):
-        base = f"{name}_{mode}_{stamp}-{index:03d}-of-{total:03d}"
-        path, extra = out / f"{base}.mid", 1
-        while path.exists():
-            extra += 1
-            path = out / f"{base}_{extra}.mid"
+        path = _new_path(out, f"{name}_{mode}_{stamp}-{index:03d}-of-{total:03d}")
         write_midi(sequence, path)
         paths.append(path)
     return paths
 
 
-def _write(sequences: list[NoteSequence], args: argparse.Namespace, model: TrainedModel,
-           mode: str) -> None:
+def _new_path(out: Path, base: str) -> Path:
+    """``out/base.mid``, or ``base_2.mid``, ... when that exists."""
+    path, extra = out / f"{base}.mid", 1
+    while path.exists():
+        extra += 1
+        path = out / f"{base}_{extra}.mid"
+    return path
+
+
+def _checked_name(args: argparse.Namespace, model: TrainedModel) -> str:
     name = args.name or model.name
     if not name or "/" in name or name.startswith("."):
         raise InputError(f"--name must be a plain file name, got {name!r}")
-    _report(write_outputs(sequences, args.out, name, mode), sequences)
+    return name
+
+
+def _audio_options(args: argparse.Namespace) -> RenderOptions | None:
+    """What ``--audio`` asks for, checked before any work (FluidSynth, the soundfont)."""
+    return sound_options(args) if args.audio else None
+
+
+def _write(sequences: list[NoteSequence], args: argparse.Namespace, model: TrainedModel,
+           mode: str, audio: RenderOptions | None) -> None:
+    paths = write_outputs(sequences, args.out, _checked_name(args, model), mode)
+    _report(paths, sequences)
+    if audio is not None:
+        render_beside(paths, args.audio, audio)
 
 
 def _report(paths: list[Path], sequences: list[NoteSequence]) -> None:
@@ -137,21 +176,50 @@ def _report(paths: list[Path], sequences: list[NoteSequence]) -> None:
 
 
 def run_sample(args: argparse.Namespace) -> int:
+    audio = _audio_options(args)
     model = TrainedModel.load(args.model, args.config)
     sequences = model.sample(args.num, temperature=args.temperature, rng=_rng(args),
                              length=_bars_to_steps(model, args.bars), qpm=args.qpm)
-    _write(sequences, args, model, "sample")
+    _write(sequences, args, model, "sample", audio)
     return 0
 
 
 def run_interpolate(args: argparse.Namespace) -> int:
+    audio = _audio_options(args)
     model = TrainedModel.load(args.model, args.config)
     clips = [read_midi(args.start), read_midi(args.end)]
     classes = model.first_windows(clips, [str(args.start), str(args.end)])
     z = model.encode_classes(classes)
     sequences = model.interpolate(z[0], z[1], args.num, temperature=args.temperature,
                                   rng=_rng(args), qpm=args.qpm)
-    _write(sequences, args, model, "interpolate")
+    _write(sequences, args, model, "interpolate", audio)
+    return 0
+
+
+def run_grid(args: argparse.Namespace) -> int:
+    if args.size not in GRID_SIZES:
+        raise InputError(f"--size must be {GRID_SIZES.start}..{GRID_SIZES.stop - 1}, got "
+                         f"{args.size}")
+    audio = _audio_options(args)
+    model = TrainedModel.load(args.model, args.config)
+    paths = [args.a, args.b, args.c, args.d]
+    corners = model.encode_classes(model.first_windows([read_midi(p) for p in paths],
+                                                       [str(p) for p in paths]))
+    cells = [(row, column) for row in range(args.size) for column in range(args.size)]
+    z = np.stack([blend_at(list(corners), *cell_point(row, column, args.size))
+                  for row, column in cells])
+    sequences = model.decode(z, temperature=args.temperature, rng=_rng(args), qpm=args.qpm)
+    name = _checked_name(args, model)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d_%H%M%S")
+    written = []
+    for (row, column), sequence in zip(cells, sequences, strict=True):
+        path = _new_path(args.out, f"{name}_grid_{stamp}-r{row + 1}-c{column + 1}")
+        write_midi(sequence, path)
+        written.append(path)
+    _report(written, sequences)
+    if audio is not None:
+        render_beside(written, args.audio, audio)
     return 0
 
 
@@ -191,8 +259,9 @@ def load_vectors(path: Path, z_size: int) -> np.ndarray:
 
 
 def run_decode(args: argparse.Namespace) -> int:
+    audio = _audio_options(args)
     model = TrainedModel.load(args.model, args.config)
     z = load_vectors(args.vectors, model.vae.z_size)
     sequences = model.decode(z, temperature=args.temperature, rng=_rng(args), qpm=args.qpm)
-    _write(sequences, args, model, "decode")
+    _write(sequences, args, model, "decode", audio)
     return 0

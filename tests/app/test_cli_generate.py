@@ -234,3 +234,32 @@ def test_a_trio_that_rests_is_encoded_and_interpolated(magenta_fixtures: Path, t
     assert main(["interpolate", str(own[0]), str(own[1]), *model, "--num", "3",
                  "--out", str(tmp_path / "morph")]) == 0
     assert len(_mids(tmp_path / "morph")) == 3
+
+
+def test_grid_writes_every_cell_with_the_corners_clips_at_the_corners(mel: Path,
+                                                                       tmp_path: Path) -> None:
+    corners = [mel / "inputs" / f"mel_0{i}.mid" for i in range(4)]
+    out = tmp_path / "grid"
+    assert main(["grid", *map(str, corners), "--model", str(mel / "ckpt"), "--size", "3",
+                 "--out", str(out), "--name", "g"]) == 0
+    files = _mids(out)
+    assert len(files) == 9
+    by_cell = {f.stem.rsplit("-", 2)[-2] + "-" + f.stem.rsplit("-", 2)[-1]: f for f in files}
+    assert sorted(by_cell) == [f"r{r}-c{c}" for r in (1, 2, 3) for c in (1, 2, 3)]
+    # a corner cell decodes the corner clip's own latent vector, as `encode` + `decode` do
+    encoded = tmp_path / "b.npy"
+    assert main(["encode", str(corners[1]), "--model", str(mel / "ckpt"), "--out",
+                 str(encoded)]) == 0
+    decoded = tmp_path / "decoded"
+    assert main(["decode", str(encoded), "--model", str(mel / "ckpt"), "--temperature", "0",
+                 "--out", str(decoded)]) == 0
+    (plain,) = _mids(decoded)
+    notes = [(n.pitch, n.start_time) for n in read_midi(by_cell["r1-c3"]).notes]
+    assert notes == [(n.pitch, n.start_time) for n in read_midi(plain).notes]
+
+
+def test_grid_refuses_a_size_out_of_range(mel: Path, tmp_path: Path, capsys) -> None:
+    corners = [str(mel / "inputs" / f"mel_0{i}.mid") for i in range(4)]
+    assert main(["grid", *corners, "--model", str(mel / "ckpt"), "--size", "1",
+                 "--out", str(tmp_path)]) == 2
+    assert "--size must be 2..16, got 1" in capsys.readouterr().err

@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "latentjam.app.cli_evaluate",  # evaluate
     "latentjam.app.cli_play",  # play, ports
     "latentjam.app.cli_render",  # render
+    "latentjam.app.cli_radio",  # radio
 )
 
 

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+from latentjam.app.audio.render import RenderOptions
 from latentjam.app.cli_render import add_audio_arg, render_beside, sound_options
-from latentjam.engine.audio.render import RenderOptions
 from latentjam.engine.blend import cell_point
 from latentjam.engine.commands import GRID_SIZES
 from latentjam.models.defaults import DEFAULT_MODELS, shipped_models

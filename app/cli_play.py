@@ -8,12 +8,17 @@ import contextlib
 import dataclasses
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from latentjam.app.set_file import EXAMPLE_SET, LiveSet, load_live_set
 from latentjam.engine.errors import SettingError
 from latentjam.engine.humanize import HumanizeParams
 from latentjam.engine.set_config import PortConfig, TrackConfig
+
+if TYPE_CHECKING:
+    from latentjam.engine.performer import Performer
 
 log = logging.getLogger("latentjam.play")
 
@@ -43,35 +48,40 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                       help="write the example set (the default set, every key documented) to "
                            "PATH to edit, then play it with --config PATH; an existing file is "
                            "left alone")
-    play.add_argument("--bpm", type=float, help="tempo of the internal clock (default 120)")
-    play.add_argument("--clock", choices=("internal", "midi", "link"),
-                      help="internal (lead, send MIDI clock), midi (follow a MIDI clock), "
-                           "link (Ableton Link)")
-    play.add_argument("--clock-in", metavar="PORT",
-                      help="the existing MIDI input port to follow (--clock midi; default: a "
-                           "virtual input 'latentjam clock in')")
-    play.add_argument("--port", metavar="NAME",
-                      help="the main output port's name (default: a virtual port 'latentjam')")
-    play.add_argument("--existing-port", action="store_true",
-                      help="--port names an existing port (a synth, a DAW's input) instead "
-                           "of a virtual port to create")
-    play.add_argument("--backend", help="MIDI system: alsa, jack, coremidi, windows (default: "
-                                        "$MIDO_BACKEND or the platform's)")
     play.add_argument("--model",
                       help="a model (a kind, a shipped name or a checkpoint, e.g. "
                            "runs/band/best.safetensors) for the tracks of its kind: a melody "
                            "model replaces the set's melody tracks, the drums play on")
-    play.add_argument("--seed", type=int, help="seed of every track (reproducible loops)")
-    play.add_argument("--osc-port", type=int, help="UDP port of the OSC server (default 9000)")
-    play.add_argument("--no-osc", action="store_true", help="no OSC server")
-    play.add_argument("--bars", type=int, metavar="N",
-                      help="stop after N bars (default: play until stopped)")
+    add_set_flags(play)
     play.set_defaults(func=run_play)
 
     ports = subparsers.add_parser("ports", help="list the MIDI ports",
                                   description="List the MIDI input and output ports.")
     ports.add_argument("--backend", help="MIDI system (see `play --help`)")
     ports.set_defaults(func=run_ports)
+
+
+def add_set_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags that change a set's clock, ports, OSC, seed and length (play and radio)."""
+    parser.add_argument("--bpm", type=float, help="tempo of the internal clock (default 120)")
+    parser.add_argument("--clock", choices=("internal", "midi", "link"),
+                      help="internal (lead, send MIDI clock), midi (follow a MIDI clock), "
+                           "link (Ableton Link)")
+    parser.add_argument("--clock-in", metavar="PORT",
+                      help="the existing MIDI input port to follow (--clock midi; default: a "
+                           "virtual input 'latentjam clock in')")
+    parser.add_argument("--port", metavar="NAME",
+                      help="the main output port's name (default: a virtual port 'latentjam')")
+    parser.add_argument("--existing-port", action="store_true",
+                      help="--port names an existing port (a synth, a DAW's input) instead "
+                           "of a virtual port to create")
+    parser.add_argument("--backend", help="MIDI system: alsa, jack, coremidi, windows (default: "
+                                        "$MIDO_BACKEND or the platform's)")
+    parser.add_argument("--seed", type=int, help="seed of every track (reproducible loops)")
+    parser.add_argument("--osc-port", type=int, help="UDP port of the OSC server (default 9000)")
+    parser.add_argument("--no-osc", action="store_true", help="no OSC server")
+    parser.add_argument("--bars", type=int, metavar="N",
+                      help="stop after N bars (default: play until stopped)")
 
 
 def _with_flags(live: LiveSet, args: argparse.Namespace) -> LiveSet:
@@ -151,11 +161,14 @@ def run_play(args: argparse.Namespace) -> int:
     if args.bars is not None and args.bars < 1:
         raise SettingError(f"--bars must be at least 1, got {args.bars}")
     live = _with_flags(load_live_set(args.config or EXAMPLE_SET), args)
-    asyncio.run(_play(live, args.bars))
+    asyncio.run(run_set(live, args.bars))
     return 0
 
 
-async def _play(live: LiveSet, bars: int | None) -> None:
+async def run_set(live: LiveSet, bars: int | None,
+                  beside: Callable[[Performer], Awaitable[None]] | None = None) -> None:
+    """Play ``live`` until Ctrl-C or SIGTERM (or ``bars`` bars), with its OSC server and
+    ``beside(performer)`` (a controller such as the radio's arranger) running alongside."""
     from latentjam.controllers.osc_server import OscServer
     from latentjam.engine.performer import Performer
 
@@ -177,6 +190,8 @@ async def _play(live: LiveSet, bars: int | None) -> None:
                  ", ".join(f"{t.name} ({t.model or 'melody'})" for t in config.tracks), outputs,
                  config.clock.source)
         waits = [loop.create_task(stop.wait()), loop.create_task(performer.wait())]
+        if beside is not None:
+            waits.append(loop.create_task(beside(performer)))
         if bars is not None:
             waits.append(loop.create_task(_bars_played(performer, bars)))
         try:

@@ -6,14 +6,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from latentjam.engine.audio.render import (
+from latentjam.app.audio.render import (
     DEFAULT_LUFS,
     Rendered,
     RenderOptions,
     check_output,
     render_midi,
 )
-from latentjam.engine.audio.soundfont import find_fluidsynth, find_soundfont
+from latentjam.app.audio.soundfont import find_fluidsynth, find_soundfont
 
 
 def add_sound_args(parser: argparse.ArgumentParser) -> None:

@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from latentjam.models.service import SampleRequest, WalkRequest
 from latentjam.engine.model_worker import ModelClient
 from latentjam.models.defaults import DEFAULT_MODEL, shipped_models
+from latentjam.models.service import SampleRequest, WalkRequest
 
 FIXTURES = Path(os.environ.get(
     "LATENTJAM_FIXTURES", Path(__file__).resolve().parents[2] / "shared/fixtures/magenta"))

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from latentjam.engine.audio.render import RenderOptions, render_midi
+from latentjam.app.audio.render import RenderOptions, render_midi
 from latentjam.models.midi_io import write_midi
 from latentjam.models.trained_model import TrainedModel
 

@@ -310,6 +310,22 @@ class SetGridCell:
         _integer("column", self.column, range(GRID_SIZES.stop - 1))
 
 
+@dataclass(frozen=True, slots=True)
+class ClearAnchors:
+    """Empty anchor slots (a blend track then fills its corners with fresh samples)."""
+
+    track: str
+    slots: tuple[int, ...] = tuple(range(ANCHOR_SLOTS))
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        if not isinstance(self.slots, tuple) or not self.slots:
+            raise SettingError(f"slots must be a tuple of slot numbers, got {self.slots!r}")
+        for slot in self.slots:
+            _integer("slot", slot, range(ANCHOR_SLOTS))
+
+
 Command = (Play | Stop | SetTempo | Panic | SetMode | SetTemperature | SetWalkStep
            | SetLoopBars | SetEvery | SaveAnchor | LoadAnchor | RecordAnchor | Interpolate | Mute
-           | Solo | SetHumanize | SetBlend | SetBlendPath | SetBlendSpeed | SetGridCell)
+           | Solo | SetHumanize | SetBlend | SetBlendPath | SetBlendSpeed | SetGridCell
+           | ClearAnchors)

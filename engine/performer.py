@@ -17,13 +17,11 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import mido
 from latentjam.engine import commands as cmd
 from latentjam.engine.anchor_paths import anchor_path
-from latentjam.engine.blend import BlendMotion
 from latentjam.engine.clocks.base import (
     ClockLost,
     ClockRegained,
@@ -45,7 +43,6 @@ from latentjam.engine.late import (
     resync_sequence,
     resync_tick,
 )
-from latentjam.engine.loops import Route
 from latentjam.engine.midi_clock_out import TICKS_PER_MIDI_BEAT, clock_ticks, song_position
 from latentjam.engine.model_worker import ModelClient
 from latentjam.engine.output_thread import REALTIME_PRIORITY, OutputThread
@@ -53,11 +50,11 @@ from latentjam.engine.port_lister import PortLister
 from latentjam.engine.port_watch import WatchedOutput
 from latentjam.engine.recorder import LoopRecorder
 from latentjam.engine.scheduler import MAX_OFFSET_NS, LookaheadQueue
-from latentjam.engine.set_config import DEFAULT_CHANNELS, SetConfig, TrackConfig
+from latentjam.engine.set_config import SetConfig
+from latentjam.engine.set_tracks import audible, make_track, start_tracks
 from latentjam.engine.sinks import MessageSink
-from latentjam.engine.track import Track, TrackSettings
+from latentjam.engine.track import Track
 from latentjam.engine.transport import bar_and_beat, bars_to_ticks
-from latentjam.models.service import DRUMS, MELODY
 
 log = logging.getLogger(__name__)
 
@@ -156,25 +153,11 @@ class Performer:
         info_of = dict(zip(self._clients, infos, strict=True))
         for index, track in enumerate(self.config.tracks):
             key = (track.model, track.config)
-            info = info_of[key]
-            routes = _routes(track, info.kind, index)
-            settings = TrackSettings(track.mode, track.temperature, track.walk_step, track.bars,
-                                     track.every, track.interpolate_steps, track.humanize,
-                                     blend=BlendMotion(path=track.blend_path,
-                                                       speed=track.blend_speed),
-                                     grid_size=track.grid_size)
-            self.tracks.append(Track(track.name, settings, info, self._clients[key].request,
-                                     routes, track.seed))
-            self._routing[track.name] = (track.port, min(r.channel for r in routes.values()))
-        # The set's anchors first: a blend track's first loop mixes them.
-        for track, config in zip(self.tracks, self.config.tracks, strict=True):
-            for slot, path in config.anchors.items():
-                await track.encode_midi(slot, str(Path(path).expanduser()))
-        await asyncio.gather(*(track.first_loop() for track in self.tracks))
-        for track, config in zip(self.tracks, self.config.tracks, strict=True):
-            if config.mode == "interpolate":
-                track.apply(cmd.Interpolate(track.name, *sorted(config.anchors)[:2],
-                                            config.interpolate_steps))
+            made = make_track(track, index, info_of[key], self._clients[key].request)
+            self.tracks.append(made)
+            self._routing[track.name] = (track.port, min(r.channel
+                                                         for r in made.routes.values()))
+        await start_tracks(self.tracks, self.config.tracks)
 
     def _program_changes(self, tick: int) -> None:
         """Each track's program, at ``tick`` (every Start: a synth connected late gets it)."""
@@ -353,10 +336,8 @@ class Performer:
 
     def _prepare_bar(self, bar: int) -> None:
         bar_tick = bar * self._bar_ticks
-        soloed = any(track.settings.soloed for track in self.tracks)
-        for track in self.tracks:
-            audible = track.settings.soloed if soloed else not track.settings.muted
-            for message, offset in track.bar_events(bar, bar_tick, audible):
+        for track, hears in zip(self.tracks, audible(self.tracks), strict=True):
+            for message, offset in track.bar_events(bar, bar_tick, hears):
                 if message.tick >= self._start_tick:
                     self._queue.push(message, offset)
         if not self.clock.leads:
@@ -441,22 +422,6 @@ _COMMANDS: dict[type, Callable[[Performer, Any], None]] = {
     cmd.LoadAnchor: Performer._load_anchor,
     cmd.RecordAnchor: Performer._record_anchor,
 }
-
-
-def _routes(track: TrackConfig, kind: str, index: int) -> dict[str, Route]:
-    """Part -> route of a track: a trio's three parts, or a one-part model's channel."""
-    if kind == "trio":
-        if track.channel is not None:
-            raise SettingError(f"tracks[{index}]: a trio track takes `channels` (melody, bass, "
-                               f"drums), not `channel`")
-        channels = {**DEFAULT_CHANNELS, **track.channels}
-        return {part: Route(channel - 1, track.port) for part, channel in channels.items()}
-    if track.channels:
-        raise SettingError(f"tracks[{index}]: `channels` is for trio models; this "
-                           f"{kind} model takes `channel`")
-    part = DRUMS if kind == "drums" else MELODY
-    channel = track.channel or DEFAULT_CHANNELS[part]
-    return {part: Route(channel - 1, track.port)}
 
 
 def _log_failure(task: asyncio.Task) -> None:

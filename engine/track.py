@@ -253,12 +253,26 @@ class Track:
         self._previous_bar = human
         return note_messages(human, self.routes)
 
+    def _wants_new(self, plays: int) -> bool:
+        """Whether a loop boundary after ``plays`` plays of the current loop takes a new one."""
+        s = self.settings
+        return (s.mode in NEW_LOOP_MODES and plays >= s.every) or \
+            (s.mode == "interpolate" and self._path is not None)
+
+    async def answer_by(self, bar: int) -> None:
+        """Wait until the next loop is in, when ``bar`` is a loop boundary that takes one:
+        a run without a clock (``engine.offline``) is never late."""
+        if self.current is None or bar < self._loop_start_bar + self.current.loop.bars \
+                or not self._wants_new(self._plays + 1):
+            return
+        while self._next is not None and not self._next.done():
+            await asyncio.wait([self._next])
+            await asyncio.sleep(0)  # a request asked again when this one came back
+
     def _loop_boundary(self, bar: int) -> None:
         self._plays += 1
         s = self.settings
-        wants_new = (s.mode in NEW_LOOP_MODES and self._plays >= s.every) or \
-            (s.mode == "interpolate" and self._path is not None)
-        if wants_new:
+        if self._wants_new(self._plays):
             adopted = self._adopt_next()
             if not adopted:
                 self.late_answers += 1
@@ -333,6 +347,11 @@ class Track:
         return self._set("humanize", dataclasses.replace(params, **{command.field:
                                                                     command.value}), ask=False)
 
+    def _clear_anchors(self, slots: tuple[int, ...]) -> bool:
+        for slot in slots:
+            self.anchors.pop(slot, None)
+        return self.settings.mode in BLEND_MODES  # new corners from the next loop
+
     def _set_blend(self, motion: BlendMotion) -> bool:
         self.settings.blend = motion
         return self.settings.mode in BLEND_MODES
@@ -398,4 +417,5 @@ _APPLY: dict[type, Callable[[Track, Any], bool]] = {
     cmd.SetBlendSpeed: lambda track, c: track._set(
         "blend", dataclasses.replace(track.settings.blend, speed=c.speed), ask=False),
     cmd.SetGridCell: Track._grid_cell,
+    cmd.ClearAnchors: lambda track, c: track._clear_anchors(c.slots),
 }

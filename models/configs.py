@@ -23,6 +23,9 @@ MELODY_CLASSES = 90  # 0 = no event (hold), 1 = note off, 2..89 = MIDI 21..108
 DRUM_CLASSES = 9  # kick, snare, closed hh, open hh, low/mid/high tom, crash, ride
 DRUM_OUTPUT_CLASSES = 2**DRUM_CLASSES  # one class per combination of drum classes
 MEL_PROGRAMS = tuple(range(32))  # piano, chromatic perc., organ, guitar (Magenta's set)
+# hier-multiperf: 128 note-ons + 128 note-offs + 96 time shifts (1/24 quarter each, up to a
+# bar) + 8 velocity bins, then 128 program tokens, a drum token and an end token
+MULTIPERF_CLASSES = 128 + 128 + 96 + 8 + 128 + 1 + 1
 
 
 @dataclass(frozen=True)
@@ -57,15 +60,20 @@ class HParams:
 class ConverterConfig:
     """How pieces become examples (Magenta's data converters)."""
 
-    kind: str  # "melody" | "drums" | "trio"
+    kind: str  # "melody" | "drums" | "trio" | "multiperf"
     slice_bars: int  # bars per example window
     steps_per_quarter: int = 4
     max_bars: int | None = 100  # melody, drums: truncate long pieces before slicing
     gap_bars: int | None = None  # trio: bars of silence that split a piece
     valid_programs: tuple[int, ...] | None = None  # melody: programs a melody may use
     skip_polyphony: bool = False  # melody: drop polyphonic tracks instead of taking top notes
-    min_pitch: int = 21  # melody and bass pitch range (MIDI)
+    min_pitch: int = 21  # melody and bass pitch range (MIDI); multiperf: notes allowed
     max_pitch: int = 108
+    num_velocity_bins: int = 0  # multiperf: velocity bins of the performance events
+    max_instruments: int = 8  # multiperf: instruments in one example, at most
+    min_instruments: int = 2  # multiperf: fewer, and training skips the bar
+    max_events_per_instrument: int = 64  # multiperf: tokens, program and end token included
+    min_total_events: int = 8  # multiperf: fewer events in all, and training skips the bar
 
     @property
     def steps_per_bar(self) -> int:
@@ -86,6 +94,9 @@ class ModelConfig:
     decoder: str = "categorical"  # "categorical" (flat) | "hierarchical"
     output_depths: tuple[int, ...] = (MELODY_CLASSES,)  # one per part (trio: 90, 90, 512)
     level_lengths: tuple[int, ...] = ()  # hierarchical: (conductor steps, steps per bar)
+    # a hierarchical encoder's level lengths, lowest first (multiperf: 64 events per
+    # instrument, then 8 instruments); () for the one flat bidirectional encoder
+    encoder_level_lengths: tuple[int, ...] = ()
     transpose_range: tuple[int, int] | None = None  # training-time augmentation (semitones)
     base_config: str | None = None  # the named config this one overrides
 
@@ -115,6 +126,19 @@ _DRUMS_2BAR = ConverterConfig(kind="drums", slice_bars=2, max_bars=100)
 _TRIO_16BAR = ConverterConfig(kind="trio", slice_bars=16, max_bars=None, gap_bars=2)
 _TRIO_PARTS = (MELODY_CLASSES, MELODY_CLASSES, DRUM_OUTPUT_CLASSES)
 _SCHEDULED = {"sampling_schedule": "inverse_sigmoid", "sampling_rate": 1000}
+# MultiInstrumentPerformanceConverter(num_velocity_bins=8, hop_size_bars=1,
+# max_num_instruments=8, max_events_per_instrument=64) with Magenta's other defaults
+_MULTIPERF_1BAR = ConverterConfig(kind="multiperf", slice_bars=1, steps_per_quarter=24,
+                                  max_bars=None, min_pitch=0, max_pitch=127,
+                                  num_velocity_bins=8, max_instruments=8,
+                                  max_events_per_instrument=64)
+_MULTIPERF_MODEL = dict(
+    decoder="hierarchical",
+    output_depths=(MULTIPERF_CLASSES,),
+    level_lengths=(8, 64),  # 8 instruments, 64 tokens each
+    encoder_level_lengths=(64, 8),
+    transpose_range=(-3, 3),
+)
 
 CONFIGS: dict[str, ModelConfig] = {
     c.name: c
@@ -157,6 +181,20 @@ CONFIGS: dict[str, ModelConfig] = {
             decoder="hierarchical",
             output_depths=_TRIO_PARTS,
             level_lengths=(16, 16),  # 16 bars, 16 steps each
+        ),
+        _named(
+            "hier-multiperf_vel_1bar_med",
+            dict(batch_size=256, max_seq_len=512, z_size=512, enc_rnn_size=(1024,),
+                 dec_rnn_size=(512, 512, 512)),
+            _MULTIPERF_1BAR,
+            **_MULTIPERF_MODEL,
+        ),
+        _named(
+            "hier-multiperf_vel_1bar_big",
+            dict(batch_size=256, max_seq_len=512, z_size=512, enc_rnn_size=(2048,),
+                 dec_rnn_size=(1024, 1024, 1024)),
+            _MULTIPERF_1BAR,
+            **_MULTIPERF_MODEL,
         ),
     )
 }

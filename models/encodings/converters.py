@@ -158,8 +158,12 @@ def get_converter(config: ModelConfig) -> Converter:
         from latentjam.models.encodings.trio import TrioConverter
 
         return TrioConverter(config.converter)
+    if kind == "multiperf":
+        from latentjam.models.encodings.multiperf import MultiPerfConverter
+
+        return MultiPerfConverter(config.converter)
     raise ConfigError(f"{config.name}: unknown converter kind {kind!r} "
-                      f"(known: melody, drums, trio)")
+                      f"(known: melody, drums, trio, multiperf)")
 
 
 __all__ = ["OUTPUT_VELOCITY", "Converter", "Extraction", "get_converter", "one_hot"]

@@ -280,6 +280,9 @@ def train(options: TrainOptions, report: Callable[[str], None] | None = None) ->
                                     options.max_eval_examples) < 1:
         raise InputError("num_steps must be >= 0, keep_checkpoints, checkpoint_every and "
                          "the evaluation windows >= 1")
+    if options.config is not None and options.config.encoder_level_lengths:
+        raise ConfigError(f"{options.config.name}: training a multi-instrument performance "
+                          f"model is not supported yet (its data converter is)")
     configure_threads()
     run = _Run(options)
     config, hparams = run.config, run.config.hparams

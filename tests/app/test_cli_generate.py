@@ -263,3 +263,45 @@ def test_grid_refuses_a_size_out_of_range(mel: Path, tmp_path: Path, capsys) -> 
     assert main(["grid", *corners, "--model", str(mel / "ckpt"), "--size", "1",
                  "--out", str(tmp_path)]) == 2
     assert "--size must be 2..16, got 1" in capsys.readouterr().err
+
+
+def test_multiperf_samples_encodes_decodes_and_interpolates(magenta_fixtures: Path,
+                                                           tmp_path: Path, capsys) -> None:
+    """hier-multiperf: multi-track MIDI, a program per instrument, drums on channel 10;
+    ``encode`` + ``decode`` at T=0 give Magenta's μ and notes."""
+    import mido
+
+    folder = magenta_fixtures / "hier-multiperf_vel_1bar_tiny"
+    if not (folder / "reference.json").is_file():
+        pytest.skip("hier-multiperf_vel_1bar_tiny fixtures not found")
+    model = ["--model", str(folder / "ckpt"), "--config", str(folder / "config.json")]
+    assert main(["sample", *model, "--num", "2", "--seed", "3", "--out",
+                 str(tmp_path / "s")]) == 0
+    assert "wrote 2 MIDI files" in capsys.readouterr().out
+    for path in _mids(tmp_path / "s"):
+        tracks = [{(m.channel, m.program) for m in t if m.type == "program_change"}
+                  for t in mido.MidiFile(path).tracks]
+        assert sum(1 for t in tracks if t) >= 2  # one track per instrument, each its program
+        notes = read_midi(path).notes
+        assert len({n.instrument for n in notes}) >= 2
+        assert max(n.end_time for n in notes) <= 2.0 + 1e-6  # one bar at 120 qpm
+
+    reference = json.loads((folder / "reference.json").read_text())
+    record = reference["inputs"][1]  # its first bar's μ decodes with a drum instrument
+    z_path = tmp_path / "z.npy"
+    assert main(["encode", str(folder / record["file"]), *model, "--out", str(z_path)]) == 0
+    np.testing.assert_allclose(np.load(z_path)[0], record["encode"][0]["mu"], atol=1e-4)
+    assert main(["decode", str(z_path), *model, "--temperature", "0", "--out",
+                 str(tmp_path / "d")]) == 0
+    (decoded,) = _mids(tmp_path / "d")
+    channels = {m.channel for t in mido.MidiFile(decoded).tracks for m in t
+                if m.type == "note_on"}
+    assert 9 in channels and len(channels) > 2
+    expected = record["decode_mu"][0]["notes"]
+    ours = sorted((n.pitch, n.velocity, n.is_drum) for n in read_midi(decoded).notes)
+    assert ours == sorted((p, v, d) for p, v, _, _, _, _, d in expected)
+
+    assert main(["interpolate", str(folder / record["file"]),
+                 str(folder / reference["inputs"][5]["file"]), *model, "--num", "3",
+                 "--temperature", "0", "--out", str(tmp_path / "i")]) == 0
+    assert len(_mids(tmp_path / "i")) == 3

@@ -117,10 +117,16 @@ def test_ctrl_c_saves_a_checkpoint_first(examples, tmp_path, monkeypatch):
         return real_next(self)
 
     monkeypatch.setattr(train_module.Batches, "__next__", next_then_interrupt)
-    result = train(options(examples, tmp_path / "run", 50), quiet)
+    # Python's own handler, as a terminal gives it (a job started in the background by a
+    # shell without job control starts with SIGINT ignored)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        result = train(options(examples, tmp_path / "run", 50), quiet)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # given back
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert result.interrupted and result.global_step == 3
     assert RunDir(tmp_path / "run").saved_steps() == [3]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_init_from_starts_a_new_run_with_a_fresh_optimizer(examples, tmp_path):

@@ -3,9 +3,10 @@
 The ``fluidsynth`` program renders faster than real time to a float WAV in a scratch folder
 (program changes and the drum channel honoured, as any GM synth does); the result is cut two
 seconds after the last note-off at most (sooner once the tail has died away), brought to a
-loudness target (about -16 LUFS, the level of streamed music) with the peak kept below
--1 dBFS, or given a fixed gain, and written as WAV, FLAC or Ogg Vorbis. Nothing is written
-over an existing file, and a half-written file never appears under the output's name.
+loudness target (about -16 LUFS, the level of streamed music) with a look-ahead limiter
+keeping the peaks below -1 dBFS, or given a fixed gain, and written as WAV, FLAC or Ogg
+Vorbis. Nothing is written over an existing file, and a half-written file never appears
+under the output's name.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from pathlib import Path
 
 import mido
 import numpy as np
-from latentjam.engine.audio.loudness import integrated_loudness, normalizing_gain
-from latentjam.engine.audio.soundfont import find_fluidsynth, find_soundfont
+from latentjam.app.audio.loudness import integrated_loudness, to_loudness
+from latentjam.app.audio.soundfont import find_fluidsynth, find_soundfont
 from latentjam.engine.errors import SettingError
 
 AUDIO_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"),
@@ -31,6 +32,7 @@ FADE_S = 0.02  # the last moment of a cut tail fades out, so the cut does not cl
 MAX_MIDI_BYTES = 16 << 20
 DEFAULT_LUFS = -16.0
 PEAK_DBFS = -1.0
+WRITE_FRAMES = 1 << 14
 
 
 @dataclass(frozen=True)
@@ -122,17 +124,20 @@ def render_midi(midi_path: Path, out_path: Path, options: RenderOptions = Render
         samples, rate = soundfile.read(raw, dtype="float32", always_2d=True)
     samples = _cut_tail(samples, rate, end_s)
     if options.gain_db is not None:
-        gain_db = options.gain_db
-    else:
-        gain_db, _ = normalizing_gain(samples, rate, options.loudness_lufs, PEAK_DBFS)
-    samples = samples * np.float32(10 ** (gain_db / 20))
+        samples = samples * np.float32(10 ** (options.gain_db / 20))
+    elif samples.size:
+        samples = to_loudness(samples, rate, options.loudness_lufs, PEAK_DBFS)
     peak = float(np.abs(samples).max()) if samples.size else 0.0
     if peak > 1.0:  # a fixed gain too high: lowered to full scale rather than clipped
         samples /= np.float32(peak)
         peak = 1.0
     partial = out_path.with_name(f".{out_path.name}.partial")
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    soundfile.write(partial, samples, rate, subtype=subtype, format=audio_format)
+    # in blocks: libsndfile's Vorbis encoder crashes on one large write
+    with soundfile.SoundFile(partial, "w", rate, samples.shape[1], subtype=subtype,
+                             format=audio_format) as sink:
+        for start in range(0, len(samples), WRITE_FRAMES):
+            sink.write(samples[start:start + WRITE_FRAMES])
     os.replace(partial, out_path)
     return Rendered(out_path, len(samples) / rate, integrated_loudness(samples, rate),
                     20 * np.log10(peak) if peak > 0 else -np.inf, time.perf_counter() - began)

@@ -56,13 +56,43 @@ def integrated_loudness(samples: np.ndarray, rate: int) -> float:
     return float(-0.691 + 10 * np.log10(kept.mean()))
 
 
-def normalizing_gain(samples: np.ndarray, rate: int, target_lufs: float,
-                     peak_dbfs: float = -1.0) -> tuple[float, float]:
-    """(gain in dB that brings ``samples`` to ``target_lufs``, but no sample above
-    ``peak_dbfs``; the loudness before). Silence gets no gain."""
-    loudness = integrated_loudness(samples, rate)
-    if loudness <= SILENCE_LUFS:
-        return 0.0, loudness
-    peak = float(np.abs(samples).max())
-    headroom = peak_dbfs - 20 * np.log10(peak) if peak > 0 else np.inf
-    return float(min(target_lufs - loudness, headroom)), loudness
+LIMIT_BLOCK_S = 0.005  # the limiter's resolution (and its look-ahead)
+RELEASE_DB_PER_S = 100.0  # how fast its gain recovers after a peak (10 dB in 0.1 s)
+
+
+def limited(samples: np.ndarray, rate: int, ceiling_dbfs: float) -> np.ndarray:
+    """``samples`` ``[n, channels]`` with every peak brought under ``ceiling_dbfs`` by a
+    look-ahead limiter: the gain drops by the next 5 ms block's peak before it arrives and
+    recovers at RELEASE_DB_PER_S, moving linearly within blocks, so nothing clicks."""
+    ceiling = 10 ** (ceiling_dbfs / 20)
+    size = max(int(LIMIT_BLOCK_S * rate), 1)
+    blocks = -(-len(samples) // size)
+    padded = np.zeros((blocks * size, samples.shape[1]), np.float32)
+    padded[:len(samples)] = samples
+    peaks = np.abs(padded).reshape(blocks, size * samples.shape[1]).max(axis=1)
+    need = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
+    need = np.minimum(need, np.append(need[1:], 1.0))  # the next block's peak, ahead of it
+    rise = 10 ** (RELEASE_DB_PER_S * LIMIT_BLOCK_S / 20)
+    gains = np.empty(blocks)
+    gain = 1.0
+    for index, wanted in enumerate(need):  # a block's gain: down at once, up slowly
+        gain = min(wanted, gain * rise)
+        gains[index] = gain
+    before = np.concatenate([[gains[0]], gains[:-1]])
+    ramp = np.linspace(0.0, 1.0, size, endpoint=False)
+    per_sample = (before[:, None] + (gains - before)[:, None] * ramp[None, :]).reshape(-1)
+    return (padded * per_sample[:, None].astype(np.float32))[:len(samples)]
+
+
+def to_loudness(samples: np.ndarray, rate: int, target_lufs: float,
+                ceiling_dbfs: float) -> np.ndarray:
+    """``samples`` ``[n, channels]`` at ``target_lufs`` with peaks limited under
+    ``ceiling_dbfs`` (twice over: limiting lowers the loudness a little)."""
+    out = np.asarray(samples, np.float32)
+    for _ in range(2):
+        loudness = integrated_loudness(out, rate)
+        if loudness <= SILENCE_LUFS:
+            return out
+        out = limited(out * np.float32(10 ** ((target_lufs - loudness) / 20)), rate,
+                      ceiling_dbfs)
+    return out

@@ -1,0 +1,154 @@
+"""``latentjam radio``: an endless station, live to MIDI ports or rendered offline.
+
+Live, the station's set plays through the engine as ``play`` does (clock, ports, OSC) with
+the arranger steering it bar by bar. ``--render DURATION --out DIR`` plays the same station
+without a clock, as fast as the models answer, into a MIDI file per song and the cue sheet.
+The same seed and station file give the same songs; each track without a seed of its own
+takes one drawn from the station's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from latentjam.app.cli_play import _with_flags, add_set_flags, run_set
+from latentjam.app.radio_files import CUE_SHEET, append_cue, song_path, write_song
+from latentjam.app.station_file import EXAMPLE_STATION, Station, load_station
+from latentjam.controllers.arranger import Arranger
+from latentjam.engine.errors import SettingError
+from latentjam.engine.transport import BEATS_PER_BAR, bars_to_ticks
+
+log = logging.getLogger("latentjam.radio")
+
+MAX_RENDER_S = 7 * 24 * 3600.0  # a week of music
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "radio", help="an endless station: songs of sections, live or rendered to files",
+        description="Play a radio station: the arranger makes songs of sections (intro, "
+                    "builds, peaks, breaks, outro), each section's energy setting which "
+                    "tracks play and how wild they are, the tempo drifting between songs. "
+                    f"Without --config: {EXAMPLE_STATION} (every key documented). Live it "
+                    "plays to MIDI ports like `play` (Ctrl-C stops, nothing hangs); with "
+                    "--render it writes DIR/song-NNN.mid per song and DIR/" + CUE_SHEET +
+                    " (a JSON line per section: bar, song, section, energy, bpm, tracks).")
+    p.add_argument("--config", type=Path, help="a station's TOML file")
+    p.add_argument("--render", metavar="DURATION",
+                   help="render this much music offline instead (e.g. 20m, 90s, 1h30m)")
+    p.add_argument("--out", type=Path, help="--render: the folder for the files (new or empty)")
+    add_set_flags(p)
+    p.set_defaults(func=run_radio)
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``1h30m``, ``20m``, ``90s`` or a plain number of seconds."""
+    match = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*"
+                         r"(?:(\d+(?:\.\d+)?)s?)?\s*", text)
+    if not text.strip() or match is None or not any(match.groups()):
+        raise SettingError(f"--render: {text!r} is not a duration (e.g. 20m, 90s, 1h30m)")
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if not 0 < total <= MAX_RENDER_S:
+        raise SettingError(f"--render must be more than 0 and at most a week, got {text!r}")
+    return total
+
+
+def seeded(station: Station, seed: int | None) -> tuple[Station, int]:
+    """The station with its seed (given, the file's, or drawn) and a seed on every track."""
+    if seed is None:
+        seed = station.seed if station.seed is not None else int(np.random.SeedSequence()
+                                                                  .generate_state(1)[0])
+    children = np.random.SeedSequence(seed).generate_state(len(station.live.engine.tracks))
+    tracks = tuple(t if t.seed is not None else dataclasses.replace(t, seed=int(s))
+                   for t, s in zip(station.live.engine.tracks, children, strict=True))
+    engine = dataclasses.replace(station.live.engine, tracks=tracks, autostart=False)
+    return dataclasses.replace(station, live=dataclasses.replace(station.live, engine=engine),
+                               seed=seed), seed
+
+
+def run_radio(args: argparse.Namespace) -> int:
+    if args.bars is not None and args.bars < 1:
+        raise SettingError(f"--bars must be at least 1, got {args.bars}")
+    station = load_station(args.config or EXAMPLE_STATION)
+    seed = args.seed
+    live = _with_flags(station.live, argparse.Namespace(**{**vars(args), "seed": None,
+                                                           "model": None}))
+    station, seed = seeded(dataclasses.replace(station, live=live), seed)
+    print(f"station seed {seed} (`--seed {seed}` plays these songs again)", file=sys.stderr)
+    arranger = Arranger(station.plan, station.energy, station.blend_tracks, seed)
+    if args.render is not None:
+        if args.out is None:
+            raise SettingError("--render needs --out DIR, the folder for the files")
+        asyncio.run(render(station, arranger, parse_duration(args.render), args.out))
+        return 0
+    if args.out is not None:
+        raise SettingError("--out is for --render")
+
+    def on_cue(cue) -> None:
+        log.info("song %d, %s (energy %.1f), %.1f BPM: %s", cue["song"], cue["section"],
+                 cue["energy"], cue["bpm"], ", ".join(cue["tracks"]) or "silence")
+
+    async def steer(performer) -> None:
+        from latentjam.controllers.station_driver import drive
+
+        await drive(performer, arranger, on_cue)
+
+    asyncio.run(run_set(station.live, args.bars, beside=steer))
+    return 0
+
+
+async def render(station: Station, arranger: Arranger, seconds: float, out: Path) -> None:
+    """``seconds`` of the station into ``out``: a MIDI file per song, the cue sheet."""
+    from latentjam.engine.offline import OfflineSet
+
+    if out.exists() and any(out.iterdir()):
+        raise SettingError(f"--out {out}: not empty; give a new or empty folder (nothing was "
+                           f"written)")
+    out.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    offline = await OfflineSet.open(station.live.engine)
+    tracks = station.live.engine.tracks
+    played_s, bar, song = 0.0, 0, arranger.song
+    try:
+        while played_s < seconds:
+            plan = arranger.at(bar)
+            if arranger.song is not song:  # the last one is over: its file
+                _finish(out, offline, song, bar, tracks, played_s, seconds, began)
+                song = arranger.song
+            for command in plan.commands:
+                offline.apply(command)
+            if plan.cue is not None:
+                append_cue(out, plan.cue)
+            await offline.play(1)
+            played_s += BEATS_PER_BAR * 60.0 / plan.bpm
+            bar += 1
+        _finish(out, offline, song, bar, tracks, played_s, seconds, began)
+    finally:
+        offline.close()
+
+
+def _finish(out: Path, offline, song, end_bar: int, tracks, played_s: float, seconds: float,
+            began: float) -> None:
+    start, end = bars_to_ticks(song.start_bar), bars_to_ticks(end_bar)
+    path = song_path(out, song.number)
+    notes = write_song(path, offline.notes, offline.tempos, start, end, tracks)
+    offline.notes = [n for n in offline.notes if n.start_tick >= end]
+    elapsed = time.perf_counter() - began
+    print(f"song {song.number}: {end_bar - song.start_bar} bars, {song.bpm:g} BPM, {notes} "
+          f"notes -> {path} ({_clock(played_s)} of {_clock(seconds)}, "
+          f"{played_s / max(elapsed, 1e-9):.0f}x real time)", file=sys.stderr, flush=True)
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{rest:02d}" if hours else f"{minutes}:{rest:02d}"

@@ -1,0 +1,84 @@
+"""A radio station's TOML file (``configs/radio.toml`` is the documented example): a live
+set (tracks, ports, clock, OSC) plus ``[station]``, the shape of its songs, and each track's
+``[tracks.energy]``, how a section's energy reaches it. Errors name the file and the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from latentjam.app.set_file import LiveSet, live_set_from_dict
+from latentjam.controllers.arranger import EnergyMap, SectionKind, StationPlan
+from latentjam.engine.errors import SettingError
+from latentjam.engine.set_config import build
+
+EXAMPLE_STATION = Path(__file__).resolve().parent.parent / "configs" / "radio.toml"
+
+
+@dataclass(frozen=True)
+class Station:
+    live: LiveSet
+    plan: StationPlan
+    energy: Mapping[str, EnergyMap]  # track name -> how energy reaches it
+    seed: int | None = None  # None: a new station each start
+
+    @property
+    def blend_tracks(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.live.engine.tracks if t.mode in ("blend", "grid"))
+
+
+def station_from_dict(data: Mapping[str, Any], where: str = "") -> Station:
+    """A ``Station`` from parsed TOML; errors name ``where`` (the file) and the key."""
+    prefix = f"{where}: " if where else ""
+    data = dict(data)
+    table = data.pop("station", {})
+    tracks = data.get("tracks")
+    if not isinstance(tracks, list) or not tracks:
+        raise SettingError(f"{prefix}tracks: a station needs [[tracks]]")
+    energy_tables = []
+    plain_tracks = []
+    for track in tracks:
+        track = dict(track) if isinstance(track, dict) else track
+        energy_tables.append(track.pop("energy", {}) if isinstance(track, dict) else {})
+        plain_tracks.append(track)
+    live = live_set_from_dict({**data, "tracks": plain_tracks}, where)
+    try:
+        if not isinstance(table, dict):
+            raise SettingError("station must be a table ([station])")
+        table = dict(table)
+        seed = table.pop("seed", None)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                                 or seed < 0):
+            raise SettingError(f"station.seed must be an int >= 0, got {seed!r}")
+        nested = {}
+        if "sections" in table:
+            sections = table["sections"]
+            if not isinstance(sections, dict) or not sections:
+                raise SettingError("station.sections must be a table of section tables")
+            nested["sections"] = {name: build(SectionKind, kind, f"station.sections.{name}")
+                                  for name, kind in sections.items()}
+        plan = build(StationPlan, table, "station", nested)
+        energy = {track.name: build(EnergyMap, energy_tables[index],
+                                    f"tracks[{index}].energy")
+                  for index, track in enumerate(live.engine.tracks)}
+    except SettingError as err:
+        raise SettingError(f"{prefix}{err}") from None
+    return Station(live, plan, energy, seed)
+
+
+def load_station(path: str | Path) -> Station:
+    """Read a station's TOML file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise SettingError(f"{path}: cannot read: {err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise SettingError(f"{path}: not valid TOML: {err}") from None
+    return station_from_dict(data, str(path))

@@ -1,0 +1,103 @@
+"""A station rendered offline for hours (seeded), and what a listener would check: speed
+against real time, memory at the start and the end, hanging notes, the longest silence,
+32-bar stretches heard twice, songs and sections.
+
+    python benchmarks/bench_radio.py --hours 24 --seed 1      # about 3 minutes here
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import mido
+from latentjam.app.cli_radio import render, seeded
+from latentjam.app.station_file import EXAMPLE_STATION, load_station
+from latentjam.controllers.arranger import Arranger
+from latentjam.engine.transport import PPQN, bars_to_ticks
+
+STRETCH_BARS = 32
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def check_files(out: Path) -> dict:
+    """Hanging notes, the longest silence and repeated stretches over every song file."""
+    bar = bars_to_ticks(1)
+    hanging, longest_silent, repeats, stretches, total_bars = 0, 0, 0, set(), 0
+    for path in sorted(out.glob("song-*.mid")):
+        midi = mido.MidiFile(path)
+        assert midi.ticks_per_beat == PPQN
+        onsets: dict[int, list[tuple]] = {}
+        end = 0
+        for track_index, track in enumerate(midi.tracks):
+            now, sounding = 0, Counter()
+            for message in track:
+                now += message.time
+                if message.type == "note_on" and message.velocity:
+                    sounding[(message.channel, message.note)] += 1
+                    onsets.setdefault(now // bar, []).append(
+                        (track_index, message.channel, message.note, now % bar))
+                elif message.type in ("note_on", "note_off"):
+                    sounding[(message.channel, message.note)] -= 1
+            hanging += sum(count for count in sounding.values() if count > 0)
+            end = max(end, now)
+        bars = end // bar
+        total_bars += bars
+        silent = 0
+        for index in range(bars):
+            silent = 0 if onsets.get(index) else silent + 1
+            longest_silent = max(longest_silent, silent)
+        for start in range(0, max(bars - STRETCH_BARS + 1, 0)):
+            key = tuple(tuple(sorted(onsets.get(start + i, ()))) for i in range(STRETCH_BARS))
+            if any(key) and key in stretches:
+                repeats += 1
+            stretches.add(key)
+    return {"hanging": hanging, "longest_silence_bars": longest_silent,
+            "repeated_32_bar_stretches": repeats, "bars": total_bars}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=float, default=24.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--config", type=Path, default=EXAMPLE_STATION)
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before; station "
+          f"{args.config.name}, seed {args.seed}, {args.hours:g} h")
+    station, seed = seeded(load_station(args.config), args.seed)
+    arranger = Arranger(station.plan, station.energy, station.blend_tracks, seed)
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "set"
+        start_rss = rss_mb()
+        began = time.perf_counter()
+        asyncio.run(render(station, arranger, args.hours * 3600, out))
+        elapsed = time.perf_counter() - began
+        end_rss, peak_rss = rss_mb(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        cues = [json.loads(line) for line in (out / "arrangement.jsonl").open()]
+        checks = check_files(out)
+    kinds = Counter(c["section"] for c in cues)
+    print(f"rendered {args.hours:g} h in {elapsed:.1f} s: {args.hours * 3600 / elapsed:.0f}x "
+          f"real time (load {os.getloadavg()[0]:.2f} after)")
+    print(f"RSS {start_rss:.0f} MB before, {end_rss:.0f} MB after, peak {peak_rss:.0f} MB")
+    print(f"songs {cues[-1]['song']}, sections {len(cues)} ({dict(kinds)}), bars "
+          f"{checks['bars']}")
+    print(f"hanging notes {checks['hanging']}, longest silence {checks['longest_silence_bars']}"
+          f" bars, repeated {STRETCH_BARS}-bar stretches {checks['repeated_32_bar_stretches']}")
+
+
+if __name__ == "__main__":
+    main()

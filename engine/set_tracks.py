@@ -1,0 +1,61 @@
+"""A set's tracks made from its config and started: the same for a set played live (the
+performer) and one played offline (``engine.offline``)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from latentjam.engine import commands as cmd
+from latentjam.engine.blend import BlendMotion
+from latentjam.engine.errors import SettingError
+from latentjam.engine.loops import Route
+from latentjam.engine.set_config import DEFAULT_CHANNELS, TrackConfig
+from latentjam.engine.track import Ask, Track, TrackSettings
+from latentjam.models.service import DRUMS, MELODY, ModelInfo
+
+
+def make_track(config: TrackConfig, index: int, info: ModelInfo, ask: Ask) -> Track:
+    """Track ``index`` of the set, asking its model through ``ask``."""
+    settings = TrackSettings(config.mode, config.temperature, config.walk_step, config.bars,
+                             config.every, config.interpolate_steps, config.humanize,
+                             blend=BlendMotion(path=config.blend_path, speed=config.blend_speed),
+                             grid_size=config.grid_size)
+    return Track(config.name, settings, info, ask, track_routes(config, info.kind, index),
+                 config.seed)
+
+
+async def start_tracks(tracks: Sequence[Track], configs: Sequence[TrackConfig]) -> None:
+    """The set's anchors encoded (first: a blend track's first loop mixes them), every
+    track's first loop, then an interpolating track on its way."""
+    for track, config in zip(tracks, configs, strict=True):
+        for slot, path in config.anchors.items():
+            await track.encode_midi(slot, str(Path(path).expanduser()))
+    await asyncio.gather(*(track.first_loop() for track in tracks))
+    for track, config in zip(tracks, configs, strict=True):
+        if config.mode == "interpolate":
+            track.apply(cmd.Interpolate(track.name, *sorted(config.anchors)[:2],
+                                        config.interpolate_steps))
+
+
+def audible(tracks: Sequence[Track]) -> list[bool]:
+    """Which tracks sound in the next bar: the soloed ones while any is, else the unmuted."""
+    soloed = any(track.settings.soloed for track in tracks)
+    return [track.settings.soloed if soloed else not track.settings.muted for track in tracks]
+
+
+def track_routes(track: TrackConfig, kind: str, index: int) -> dict[str, Route]:
+    """Part -> route of a track: a trio's three parts, or a one-part model's channel."""
+    if kind == "trio":
+        if track.channel is not None:
+            raise SettingError(f"tracks[{index}]: a trio track takes `channels` (melody, bass, "
+                               f"drums), not `channel`")
+        channels = {**DEFAULT_CHANNELS, **track.channels}
+        return {part: Route(channel - 1, track.port) for part, channel in channels.items()}
+    if track.channels:
+        raise SettingError(f"tracks[{index}]: `channels` is for trio models; this "
+                           f"{kind} model takes `channel`")
+    part = DRUMS if kind == "drums" else MELODY
+    channel = track.channel or DEFAULT_CHANNELS[part]
+    return {part: Route(channel - 1, track.port)}

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from latentjam.app.cli_play import _with_flags, add_set_flags, run_set
+from latentjam.app.cli_render import add_audio_arg, render_beside, sound_options
 from latentjam.app.radio_files import CUE_SHEET, append_cue, song_path, write_song
 from latentjam.app.station_file import EXAMPLE_STATION, Station, load_station
 from latentjam.controllers.arranger import Arranger
@@ -45,6 +46,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--render", metavar="DURATION",
                    help="render this much music offline instead (e.g. 20m, 90s, 1h30m)")
     p.add_argument("--out", type=Path, help="--render: the folder for the files (new or empty)")
+    add_audio_arg(p)
     add_set_flags(p)
     p.set_defaults(func=run_radio)
 
@@ -88,10 +90,13 @@ def run_radio(args: argparse.Namespace) -> int:
     if args.render is not None:
         if args.out is None:
             raise SettingError("--render needs --out DIR, the folder for the files")
+        audio = sound_options(args) if args.audio else None
         asyncio.run(render(station, arranger, parse_duration(args.render), args.out))
+        if audio is not None:
+            render_beside(sorted(args.out.glob("song-*.mid")), args.audio, audio)
         return 0
-    if args.out is not None:
-        raise SettingError("--out is for --render")
+    if args.out is not None or args.audio:
+        raise SettingError("--out and --audio are for --render")
 
     def on_cue(cue) -> None:
         log.info("song %d, %s (energy %.1f), %.1f BPM: %s", cue["song"], cue["section"],

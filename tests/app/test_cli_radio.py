@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import mido
+import pytest
 from latentjam.app.cli import main
 from latentjam.app.cli_radio import parse_duration
 
@@ -87,3 +88,18 @@ def test_the_live_radio_plays_to_a_port_and_stops_clean(jack_server):
             sounding[(m.channel, m.note)] = sounding.get((m.channel, m.note), 0) - 1
     assert sounding and all(count <= 0 for count in sounding.values())
     assert {channel for channel, _ in sounding} == {9}  # the intro: drums only
+
+
+def test_a_render_with_audio_has_a_sound_file_beside_each_song(tmp_path: Path):
+    import shutil
+
+    import soundfile
+
+    if shutil.which("fluidsynth") is None:
+        pytest.skip("rendering needs the fluidsynth program (apt-get install fluidsynth)")
+    out = tmp_path / "set"
+    assert main(["radio", "--render", "40s", "--out", str(out), "--seed", "5", "--audio",
+                 "flac"]) == 0
+    (song,) = out.glob("song-*.mid")
+    info = soundfile.info(song.with_suffix(".flac"))
+    assert abs(info.duration - mido.MidiFile(song).length) <= 2.5  # the tail at most 2 s

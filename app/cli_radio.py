@@ -1,10 +1,11 @@
 """``latentjam radio``: an endless station, live to MIDI ports or rendered offline.
 
 Live, the station's set plays through the engine as ``play`` does (clock, ports, OSC) with
-the arranger steering it bar by bar. ``--render DURATION --out DIR`` plays the same station
-without a clock, as fast as the models answer, into a MIDI file per song and the cue sheet.
-The same seed and station file give the same songs; each track without a seed of its own
-takes one drawn from the station's.
+the arranger steering it bar by bar (``radio_live``: systemd, SIGHUP, health and metrics).
+``--render DURATION --out DIR`` plays the same station without a clock, as fast as the
+models answer, into a MIDI file per song and the cue sheet. The same seed and station file
+give the same songs; each track without a seed of its own takes one drawn from the
+station's.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import logging
 import re
 import sys
 import time
@@ -26,8 +26,6 @@ from latentjam.app.station_file import EXAMPLE_STATION, Station, load_station
 from latentjam.controllers.arranger import Arranger
 from latentjam.engine.errors import SettingError
 from latentjam.engine.transport import BEATS_PER_BAR, bars_to_ticks
-
-log = logging.getLogger("latentjam.radio")
 
 MAX_RENDER_S = 7 * 24 * 3600.0  # a week of music
 
@@ -46,6 +44,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--render", metavar="DURATION",
                    help="render this much music offline instead (e.g. 20m, 90s, 1h30m)")
     p.add_argument("--out", type=Path, help="--render: the folder for the files (new or empty)")
+    p.add_argument("--status-port", type=int, default=9090,
+                   help="HTTP port of /health and /metrics (Prometheus) while live (default "
+                        "9090; 0: any free port)")
+    p.add_argument("--status-host", default="127.0.0.1",
+                   help="address of the status server (default 127.0.0.1: this machine only)")
+    p.add_argument("--no-status", action="store_true", help="no status server")
     add_audio_arg(p)
     add_set_flags(p)
     p.set_defaults(func=run_radio)
@@ -98,16 +102,11 @@ def run_radio(args: argparse.Namespace) -> int:
     if args.out is not None or args.audio:
         raise SettingError("--out and --audio are for --render")
 
-    def on_cue(cue) -> None:
-        log.info("song %d, %s (energy %.1f), %.1f BPM: %s", cue["song"], cue["section"],
-                 cue["energy"], cue["bpm"], ", ".join(cue["tracks"]) or "silence")
+    from latentjam.app.radio_live import LiveStation
 
-    async def steer(performer) -> None:
-        from latentjam.controllers.station_driver import drive
-
-        await drive(performer, arranger, on_cue)
-
-    asyncio.run(run_set(station.live, args.bars, beside=steer))
+    status = None if args.no_status else (args.status_host, args.status_port)
+    live_station = LiveStation(station, arranger, args.config or EXAMPLE_STATION, status)
+    asyncio.run(run_set(station.live, args.bars, beside=live_station))
     return 0
 
 

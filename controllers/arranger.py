@@ -182,6 +182,12 @@ class Arranger:
         self.song = plan_song(plan, 1, 0, None, self._rng)
         self._bpm_sent: float | None = None
 
+    def retune(self, plan: StationPlan, tracks: Mapping[str, EnergyMap]) -> None:
+        """A reloaded station: its energy maps from the next section, its plan from the next
+        song (the song playing keeps its sections)."""
+        self.plan = plan
+        self.tracks = {name: tracks.get(name, energy) for name, energy in self.tracks.items()}
+
     def at(self, bar: int) -> BarPlan:
         while bar >= self.song.end_bar:
             last = self.song

@@ -19,7 +19,8 @@ AHEAD_BEAT = 2  # a bar's plan goes in at this beat (0-based) of the bar before
 
 async def drive(performer, arranger: Arranger,
                 on_cue: Callable[[Mapping[str, object]], None] = lambda cue: None) -> None:
-    """Bar 0's plan, then Play, then every next bar's plan ahead of it, until cancelled."""
+    """Bar 0's plan, then Play, then every next bar's plan ahead of it, until cancelled;
+    ``on_cue`` hears each section as its plan goes in."""
     _carry_out(performer, arranger, 0, on_cue)
     performer.command(cmd.Play())
     bar = 1

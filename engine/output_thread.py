@@ -104,6 +104,10 @@ class OutputThread:
         self._thread.start()
         atexit.register(self.stop)
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def submit(self, event: ScheduledMessage) -> None:
         """Queue an event for its deadline (thread-safe; never blocks)."""
         if not isinstance(event, ScheduledMessage):

@@ -105,6 +105,7 @@ class Performer:
         self.skipped_notes = 0  # note-ons dropped as too late (after a stall)
         self.skipped_pulses = 0  # clock pulses dropped as too late
         self._resync_pending = False  # a follower's receivers wait to be put back on the grid
+        self._dispatched_ns = 0  # when bars were last prepared and handed over
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -302,6 +303,7 @@ class Performer:
             self._dispatch(OutputThread.now_ns())
 
     def _dispatch(self, now_ns: int) -> None:
+        self._dispatched_ns = now_ns
         timeline = self.clock.timeline() if self._playing else None
         if timeline is None:
             return
@@ -401,6 +403,12 @@ class Performer:
                 return track
         raise SettingError(f"no track {name!r} (tracks: "
                            f"{', '.join(t.name for t in self.tracks)})")
+
+    def keeps_time(self, within_s: float = 1.0) -> bool:
+        """Whether the real-time path goes on: bars handed over within ``within_s`` and the
+        output thread running (what a watchdog asks)."""
+        recent = OutputThread.now_ns() - self._dispatched_ns <= within_s * 1e9
+        return recent and self.output is not None and self.output.alive
 
     def state(self) -> EngineState:
         timeline = self.clock.timeline() if self._playing else None

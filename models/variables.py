@@ -29,16 +29,27 @@ def dense_shapes(prefix: str, inputs: int, outputs: int) -> Shapes:
     return {f"{prefix}/kernel": (inputs, outputs), f"{prefix}/bias": (outputs,)}
 
 
+def encoder_cell_prefix(config: ModelConfig, level: int, layer: int, direction: str) -> str:
+    """One direction's LSTMBlockCell of encoder layer ``layer`` at hierarchy ``level``:
+    Magenta's BidirectionalLstmEncoder under ``encoder`` (flat), or under
+    ``encoder/hierarchical_level_{level}`` (a HierarchicalLstmEncoder, one per level)."""
+    scope = f"encoder/hierarchical_level_{level}" if config.encoder_level_lengths else "encoder"
+    return (f"{scope}/cell_{layer}/bidirectional_rnn/{direction}"
+            f"/multi_rnn_cell/cell_0/lstm_cell")
+
+
 def encoder_shapes(config: ModelConfig) -> Shapes:
-    """Stacked bidirectional LSTM layers, then ``mu`` and ``sigma`` from the last layer."""
+    """Stacked bidirectional LSTM layers (at each level of a hierarchical encoder: level 0
+    reads the inputs, each level above the ``[last forward h, last backward h]`` summaries
+    of the level below), then ``mu`` and ``sigma`` from the top."""
     shapes: Shapes = {}
     width = config.input_depth
-    for layer, units in enumerate(config.hparams.enc_rnn_size):
-        for direction in ("fw", "bw"):
-            prefix = (f"encoder/cell_{layer}/bidirectional_rnn/{direction}"
-                      f"/multi_rnn_cell/cell_0/lstm_cell")
-            shapes.update(lstm_shapes(prefix, width, units))
-        width = 2 * units
+    for level in range(max(1, len(config.encoder_level_lengths))):
+        for layer, units in enumerate(config.hparams.enc_rnn_size):
+            for direction in ("fw", "bw"):
+                shapes.update(lstm_shapes(encoder_cell_prefix(config, level, layer, direction),
+                                          width, units))
+            width = 2 * units
     z = config.hparams.z_size
     shapes.update(dense_shapes("encoder/mu", width, z))
     shapes.update(dense_shapes("encoder/sigma", width, z))
@@ -57,8 +68,19 @@ def flat_decoder_shapes(prefix: str, output_depth: int, condition_size: int,
     return shapes
 
 
+def core_decoder_prefixes(config: ModelConfig) -> list[str]:
+    """A hierarchical decoder's core decoders, one per part: a split core (the trio's
+    MultiOut/SplitMultiOut decoders) names each ``core_decoder/core_decoder_{part}/decoder``;
+    a single CategoricalLstmDecoder core (multiperf) is ``core_decoder/decoder``."""
+    if len(config.output_depths) == 1:
+        return ["core_decoder/decoder"]
+    return [f"core_decoder/core_decoder_{part}/decoder"
+            for part in range(len(config.output_depths))]
+
+
 def hierarchical_decoder_shapes(config: ModelConfig) -> Shapes:
-    """A conductor LSTM over bars, then one core decoder per part for each bar."""
+    """A conductor LSTM over segments (bars, instruments), then the core decoder(s) of each
+    segment (``core_decoder_prefixes``)."""
     units = config.hparams.dec_rnn_size
     shapes = dense_shapes("decoder/hierarchical_level_0/initial_state",
                           config.hparams.z_size, 2 * sum(units))
@@ -68,9 +90,8 @@ def hierarchical_decoder_shapes(config: ModelConfig) -> Shapes:
                                   width, size))
         width = size
     embedding = units[-1]
-    for part, depth in enumerate(config.output_depths):
-        shapes.update(flat_decoder_shapes(f"core_decoder/core_decoder_{part}/decoder", depth,
-                                          embedding, units))
+    for prefix, depth in zip(core_decoder_prefixes(config), config.output_depths, strict=True):
+        shapes.update(flat_decoder_shapes(prefix, depth, embedding, units))
     return shapes
 
 

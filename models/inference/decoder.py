@@ -1,12 +1,14 @@
 """Magenta's CategoricalLstmDecoder and the hierarchical conductor, on ``LstmStack``.
 
 A categorical decoder is conditioned on one vector per segment (the whole z for a flat
-model; each bar's conductor embedding for a hierarchical one): each segment starts from
+model; each bar's conductor embedding for a hierarchical one, or each instrument's for the
+multi-instrument performance models): each segment starts from
 ``tanh(condition @ z_to_initial_state)`` and every step's input is ``[previous class
 one-hot, condition]``. The previous class carries across segments (Magenta starts each bar
-from the last sample of the bar before) and is all zeros at the very first step. The
-one-hot part of a step's pre-activation is a row lookup; the condition part is multiplied
-once per segment.
+from the last sample of the bar before, and an instrument from the last token of the one
+before) and is all zeros at the very first step. Every segment runs its full length (no
+stop at an end token: the converter trims after it). The one-hot part of a step's
+pre-activation is a row lookup; the condition part is multiplied once per segment.
 
 Since a segment depends on the one before only through that one class, segments can run
 side by side as one batch, which reads each weight once per step for all of them instead
@@ -284,7 +286,8 @@ def _gumbel(rng: np.random.Generator, shape: tuple[int, ...], dtype: type) -> np
 
 
 class Conductor:
-    """The hierarchical decoder's level-0 LSTM: one embedding per bar, from z.
+    """The hierarchical decoder's level-0 LSTM: one embedding per segment (a bar; an
+    instrument for multiperf), from z.
 
     Its input is a constant 1-wide zero (``disable_autoregression``), so only the bias
     reaches layer 0's input pre-activation.
@@ -299,7 +302,8 @@ class Conductor:
         self.init_bias = np.asarray(variables[f"{prefix}/initial_state/bias"], dtype)
 
     def embeddings(self, z: np.ndarray, bars: int) -> np.ndarray:
-        """The top layer's h for each of the first ``bars`` steps: ``[bars, B, units]``."""
+        """The top layer's h for each of the first ``bars`` steps (segments):
+        ``[bars, B, units]``."""
         batch = z.shape[0]
         run = self.stack.start(batch)
         run.load(np.tanh(z.astype(self.dtype, copy=False) @ self.init_kernel + self.init_bias))

@@ -1,10 +1,11 @@
 """``MusicVAE``: encode, decode, sample and interpolate with a Magenta checkpoint's weights.
 
-Shapes: encoder inputs ``[B, T, input_depth]`` (the converter's encoder inputs); latent
-vectors ``[B, z_size]``; decoded classes ``[B, T]`` for a one-part model and
-``[B, T, parts]`` for a split one (the trio: melody, bass, drums); logits
-``[B, T, output_depth]`` with a split model's parts side by side. A single example may be
-given without its batch axis, and comes back without it.
+Shapes: encoder inputs ``[B, T, input_depth]`` (the converter's encoder inputs; for a
+hierarchical encoder, the multi-instrument performance models, T is the product of its level
+lengths, each segment padded with zero rows); latent vectors ``[B, z_size]``; decoded
+classes ``[B, T]`` for a one-part model and ``[B, T, parts]`` for a split one (the trio:
+melody, bass, drums); logits ``[B, T, output_depth]`` with a split model's parts side by
+side. A single example may be given without its batch axis, and comes back without it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ from latentjam.models.inference.decoder import CategoricalDecoder, Conductor
 from latentjam.models.inference.encoder import BidirectionalEncoder
 from latentjam.models.inference.latent import slerp
 from latentjam.models.inference.lstm import dense, softplus
-from latentjam.models.variables import check_variables
+from latentjam.models.variables import (
+    check_variables,
+    core_decoder_prefixes,
+    encoder_cell_prefix,
+)
 
 
 class MusicVAE:
@@ -37,15 +42,17 @@ class MusicVAE:
         def param(name: str) -> np.ndarray:
             return np.ascontiguousarray(weights[name], dtype)
 
-        encoder_layers = []
-        for layer in range(len(hparams.enc_rnn_size)):
-            cells = []
-            for direction in ("fw", "bw"):
-                prefix = (f"encoder/cell_{layer}/bidirectional_rnn/{direction}"
-                          f"/multi_rnn_cell/cell_0/lstm_cell")
-                cells.append((weights[f"{prefix}/kernel"], weights[f"{prefix}/bias"]))
-            encoder_layers.append(tuple(cells))
-        self._encoder = BidirectionalEncoder(encoder_layers, dtype)
+        # One BidirectionalEncoder per level of the encoder (a flat one: one level).
+        self._encoders = []
+        for level in range(max(1, len(config.encoder_level_lengths))):
+            encoder_layers = []
+            for layer in range(len(hparams.enc_rnn_size)):
+                cells = []
+                for direction in ("fw", "bw"):
+                    prefix = encoder_cell_prefix(config, level, layer, direction)
+                    cells.append((weights[f"{prefix}/kernel"], weights[f"{prefix}/bias"]))
+                encoder_layers.append(tuple(cells))
+            self._encoders.append(BidirectionalEncoder(encoder_layers, dtype))
         self._mu = (param("encoder/mu/kernel"), param("encoder/mu/bias"))
         self._sigma = (param("encoder/sigma/kernel"), param("encoder/sigma/bias"))
 
@@ -53,9 +60,10 @@ class MusicVAE:
         if config.is_hierarchical:
             self._conductor = Conductor(weights, layers, dtype)
             self._decoders = [
-                CategoricalDecoder(weights, f"core_decoder/core_decoder_{part}/decoder", depth,
-                                   hparams.dec_rnn_size[-1], layers, dtype)
-                for part, depth in enumerate(config.output_depths)]
+                CategoricalDecoder(weights, prefix, depth, hparams.dec_rnn_size[-1], layers,
+                                   dtype)
+                for prefix, depth in zip(core_decoder_prefixes(config), config.output_depths,
+                                         strict=True)]
             self.steps_per_segment = config.level_lengths[-1]
         else:
             self._conductor = None
@@ -82,17 +90,38 @@ class MusicVAE:
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(z, mu, sigma)`` for ``inputs [B, T, input_depth]``; ``z = mu + sigma * eps``
         with ``eps`` drawn from ``rng``. ``lengths [B]`` (default ``T``) marks each
-        example's valid steps."""
+        example's valid steps.
+
+        A hierarchical encoder (Magenta's HierarchicalLstmEncoder, level lengths
+        ``(64, 8)`` for multiperf) takes ``lengths [B, segments]``: the valid steps of each
+        lowest-level segment (an instrument's tokens up to its end token). By default they
+        are read off the inputs: a segment's trailing all-zero rows are its padding (the
+        converters one-hot every valid step). Level 0 reads every segment on its own; each
+        level above reads the summaries of the level below at full length; μ and σ come
+        from the top level's summary."""
         x = np.asarray(inputs, dtype=self.dtype)
         single = x.ndim == 2
         if single:
             x = x[None]
         depth = self.config.input_depth
-        if x.ndim != 3 or x.shape[-1] != depth or x.shape[1] < 1:
-            raise InputError(f"encoder inputs must be [batch, steps, {depth}] for "
+        levels = self.config.encoder_level_lengths
+        steps = math.prod(levels) if levels else None
+        if x.ndim != 3 or x.shape[-1] != depth or x.shape[1] < 1 \
+                or (steps is not None and x.shape[1] != steps):
+            raise InputError(f"encoder inputs must be [batch, {steps or 'steps'}, {depth}] for "
                              f"{self.config.name}, got shape {np.shape(inputs)}")
-        lengths = self._check_lengths(lengths, x.shape[0], x.shape[1], single)
-        summary = self._encoder.summary(x, lengths)
+        if levels:
+            lengths = self._segment_lengths(x, lengths, single)
+        else:
+            lengths = self._check_lengths(lengths, x.shape[0], x.shape[1], single)
+            levels = (x.shape[1],)
+        for level, (encoder, segment) in enumerate(zip(self._encoders, levels, strict=True)):
+            batch, total, width = x.shape
+            segments = total // segment
+            x = encoder.summary(x.reshape(batch * segments, segment, width),
+                                None if level or lengths is None else lengths.reshape(-1))
+            x = x.reshape(batch, segments, -1)
+        summary = x[:, 0]
         mu = dense(summary, *self._mu)
         sigma = softplus(dense(summary, *self._sigma))
         rng = rng if rng is not None else np.random.default_rng()
@@ -110,6 +139,26 @@ class MusicVAE:
                 or np.any(values < 0) or np.any(values > steps):
             raise InputError(f"lengths must be {'one' if single else batch} integer(s) in "
                              f"0..{steps}, got {lengths!r}")
+        return values.astype(np.int64)
+
+    def _segment_lengths(self, x: np.ndarray, lengths: np.ndarray | None,
+                         single: bool) -> np.ndarray:
+        """``[B, segments]`` valid steps of each lowest-level segment of ``x [B, T, D]``."""
+        segment = self.config.encoder_level_lengths[0]
+        batch, steps, _ = x.shape
+        segments = steps // segment
+        if lengths is None:
+            filled = np.any(x != 0, axis=-1).reshape(batch, segments, segment)
+            last = segment - np.argmax(filled[..., ::-1], axis=-1)
+            return np.where(filled.any(axis=-1), last, 0).astype(np.int64)
+        values = np.asarray(lengths)
+        if single and values.ndim == 1:
+            values = values[None]
+        if values.shape != (batch, segments) or not np.issubdtype(values.dtype, np.integer) \
+                or np.any(values < 0) or np.any(values > segment):
+            shape = f"[{segments}]" if single else f"[{batch}, {segments}]"
+            raise InputError(f"lengths must be integers shaped {shape} in 0..{segment} (each "
+                             f"{segment}-step segment's valid steps), got {lengths!r}")
         return values.astype(np.int64)
 
     # -- decoding ---------------------------------------------------------------------------
@@ -171,6 +220,8 @@ class MusicVAE:
             return self._decoders[0].run(z[None], steps, temperature, rng, forced, keep_logits)
         segment = self.steps_per_segment
         embeddings = self._conductor.embeddings(z, steps // segment)
+        if forced is not None and not self.is_split:
+            forced = forced[..., None]  # one part (multiperf): [B, T] -> [B, T, 1]
         batch = z.shape[0]
         classes = np.empty((batch, steps, len(self._decoders)), np.int64)
         logits = np.empty((batch, steps, self.config.output_depth), self.dtype) \
@@ -215,7 +266,12 @@ class MusicVAE:
 
 
 def _check_structure(config: ModelConfig) -> None:
-    """Refuse decoder structures this module does not implement, rather than decode wrong."""
+    """Refuse structures this module does not implement, rather than decode wrong."""
+    levels = config.encoder_level_lengths
+    if levels and (math.prod(levels) != config.hparams.max_seq_len or min(levels) < 1):
+        raise ConfigError(f"{config.name}: the hierarchical encoder's level lengths "
+                          f"{list(levels)} must multiply to max_seq_len "
+                          f"{config.hparams.max_seq_len}")
     if config.is_hierarchical and len(config.level_lengths) != 2:
         raise ConfigError(f"{config.name}: only a conductor over one core level is supported, "
                           f"got level lengths {list(config.level_lengths)}")

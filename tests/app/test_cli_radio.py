@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import mido
 import pytest
 from latentjam.app.cli import main
 from latentjam.app.cli_radio import parse_duration
+from latentjam.app.station_file import EXAMPLE_STATION
 
 
 def test_a_render_writes_a_file_per_song_and_a_cue_line_per_section(tmp_path: Path, capsys):
@@ -57,28 +59,72 @@ def test_a_render_keeps_away_from_a_folder_in_use_and_reads_durations(tmp_path: 
     assert "'soon' is not a duration" in capsys.readouterr().err
 
 
-def test_the_live_radio_plays_to_a_port_and_stops_clean(jack_server):
+def test_the_live_radio_plays_tells_systemd_reports_reloads_and_stops_clean(jack_server,
+                                                                            tmp_path: Path):
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
     from jack_server import MidiReceiver, wait_for_port
 
+    station = tmp_path / "radio.toml"
+    station.write_text(EXAMPLE_STATION.read_text())
+    systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    systemd.bind(str(tmp_path / "notify"))
+    systemd.settimeout(20)
+    env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "400000"}
     port = "lj-radio"
     player = subprocess.Popen(
-        [sys.executable, "-m", "latentjam", "radio", "--backend", "jack", "--port", port,
-         "--no-osc", "--bars", "6", "--seed", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+        [sys.executable, "-m", "latentjam", "radio", "--config", str(station), "--backend",
+         "jack", "--port", port, "--no-osc", "--bars", "10", "--seed", "1", "--status-port",
+         "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         wait_for_port(port)
         with MidiReceiver(port) as rx:
+            told = [systemd.recv(256).decode() for _ in range(3)]
+            assert "READY=1" in told and "WATCHDOG=1" in told, told
+            log = tmp_path / "log"
+            # the status server's port, from the log line on stderr
+            url = None
+            started = time.monotonic()
+            lines = []
+            while url is None and time.monotonic() - started < 20:
+                line = player.stderr.readline()
+                lines.append(line)
+                if "/health and /metrics" in line:
+                    url = line.split("http://")[1].split("/health")[0]
+            assert url, lines
+            with urllib.request.urlopen(f"http://{url}/health", timeout=5) as answer:
+                assert answer.status == 200 and answer.read() == b"ok\n"
+            with urllib.request.urlopen(f"http://{url}/metrics", timeout=5) as answer:
+                metrics = answer.read().decode()
+            assert "latentjam_playing 1.0" in metrics and "latentjam_song 1.0" in metrics
+            try:
+                urllib.request.urlopen(f"http://{url}/other", timeout=5)
+            except urllib.error.HTTPError as err:
+                assert err.code == 404
+            station.write_text("[station]\ntempo = 3\n[[tracks]]\nname = 'drums'\n")
+            player.send_signal(signal.SIGHUP)  # a bad file: one line, the station plays on
+            time.sleep(0.5)
+            station.write_text(EXAMPLE_STATION.read_text())
+            player.send_signal(signal.SIGHUP)
             _, err = player.communicate(timeout=90)
             received = rx.stop(linger_s=0.3)
     finally:
+        systemd.close()
         if player.poll() is None:
             player.kill()
             player.wait()
+    err = "".join(lines) + err
+    log.write_text(err)
     assert player.returncode == 0, err
+    assert f"SIGHUP: {station}: station.tempo: unknown key" in err
+    assert f"SIGHUP: {station} reloaded" in err
     messages = [mido.Message.from_bytes(data) for _, data in received]
     kinds = [m.type for m in messages]
     # (the station starts as soon as its port is up: the listener may miss its first beats)
-    assert "stop" in kinds and kinds.count("clock") >= 3 * 96
+    assert "stop" in kinds and kinds.count("clock") >= 6 * 96
     assert "song 1, intro" in err
     sounding: dict[tuple, int] = {}
     for m in messages:

@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "latentjam.app.cli_play",  # play, ports
     "latentjam.app.cli_render",  # render
     "latentjam.app.cli_radio",  # radio
+    "latentjam.app.cli_groove",  # groove extract, groove apply
 )
 
 

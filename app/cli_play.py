@@ -178,7 +178,7 @@ async def run_set(live: LiveSet, bars: int | None,
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C raises instead
             loop.add_signal_handler(signum, stop.set)
-    async with Performer(config) as performer:
+    async with Performer(config, grooves=live.grooves) as performer:
         server = None
         if live.osc.enabled:
             server = OscServer(live.osc, submit=performer.command, state=performer.state)

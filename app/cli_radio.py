@@ -119,7 +119,7 @@ async def render(station: Station, arranger: Arranger, seconds: float, out: Path
                            f"written)")
     out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    offline = await OfflineSet.open(station.live.engine)
+    offline = await OfflineSet.open(station.live.engine, station.live.grooves)
     tracks = station.live.engine.tracks
     played_s, bar, song = 0.0, 0, arranger.song
     try:

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from latentjam.app.groove_file import read_groove
 from latentjam.controllers.osc_config import OscConfig
 from latentjam.engine.errors import SettingError
+from latentjam.engine.groove import GrooveTemplate
 from latentjam.engine.set_config import SetConfig, build, set_config_from_dict
 
 EXAMPLE_SET = Path(__file__).resolve().parent.parent / "configs" / "live.toml"
@@ -24,6 +26,7 @@ EXAMPLE_SET = Path(__file__).resolve().parent.parent / "configs" / "live.toml"
 class LiveSet:
     engine: SetConfig
     osc: OscConfig = field(default_factory=OscConfig)
+    grooves: Mapping[str, GrooveTemplate] = field(default_factory=dict)  # by track name
 
 
 def default_tracks() -> list[dict[str, Any]]:
@@ -43,11 +46,19 @@ def live_set_from_dict(data: Mapping[str, Any], where: str = "") -> LiveSet:
     engine = {key: value for key, value in data.items() if key != "osc"}
     engine.setdefault("tracks", default_tracks())
     config = set_config_from_dict(engine, where)
+    prefix = f"{where}: " if where else ""
     try:
         osc = build(OscConfig, data.get("osc", {}), "osc")
     except SettingError as err:
-        raise SettingError(f"{where}: {err}" if where else str(err)) from None
-    return LiveSet(config, osc)
+        raise SettingError(f"{prefix}{err}") from None
+    grooves = {}
+    for index, track in enumerate(config.tracks):
+        if track.groove is not None:
+            try:
+                grooves[track.name] = read_groove(track.groove)
+            except SettingError as err:
+                raise SettingError(f"{prefix}tracks[{index}].groove: {err}") from None
+    return LiveSet(config, osc, grooves)
 
 
 def load_live_set(path: str | Path) -> LiveSet:

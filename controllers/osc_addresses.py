@@ -164,6 +164,10 @@ TRACK_ADDRESSES: dict[str, Callable] = {
     "blend/path": _fields(cmd.SetBlendPath, (_text,)),
     "blend/speed": _fields(cmd.SetBlendSpeed, (_number,)),
     "grid/cell": _fields(cmd.SetGridCell, (_int, _int)),  # row, column
+    **{f"groove/{name}": _fields(lambda track, value, name=name: cmd.SetGroove(track, name,
+                                                                               value),
+                                 (_number,))
+       for name in cmd.GROOVE_FIELDS},
 }
 # /latentjam/track/TRACK/humanize/FIELD, from (address, args, track, field): the command
 # knows its fields

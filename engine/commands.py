@@ -310,6 +310,26 @@ class SetGridCell:
         _integer("column", self.column, range(GRID_SIZES.stop - 1))
 
 
+GROOVE_FIELDS = ("amount", "timing", "velocity")
+
+
+@dataclass(frozen=True, slots=True)
+class SetGroove:
+    """How much of a track's groove template is laid on (percent): all of it, its timing,
+    its velocity."""
+
+    track: str
+    field: str  # one of GROOVE_FIELDS
+    value: float
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        if self.field not in GROOVE_FIELDS:
+            raise SettingError(f"groove field must be one of {', '.join(GROOVE_FIELDS)}, got "
+                               f"{self.field!r}")
+        object.__setattr__(self, "value", _number(self.field, self.value, 0.0, 100.0))
+
+
 @dataclass(frozen=True, slots=True)
 class ClearAnchors:
     """Empty anchor slots (a blend track then fills its corners with fresh samples)."""
@@ -328,4 +348,4 @@ class ClearAnchors:
 Command = (Play | Stop | SetTempo | Panic | SetMode | SetTemperature | SetWalkStep
            | SetLoopBars | SetEvery | SaveAnchor | LoadAnchor | RecordAnchor | Interpolate | Mute
            | Solo | SetHumanize | SetBlend | SetBlendPath | SetBlendSpeed | SetGridCell
-           | ClearAnchors)
+           | ClearAnchors | SetGroove)

@@ -10,11 +10,12 @@ plain data, notes in ticks and the tempo changes, for the app to write as MIDI f
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from latentjam.engine import commands as cmd
 from latentjam.engine.errors import SettingError
+from latentjam.engine.groove import GrooveTemplate
 from latentjam.engine.set_config import SetConfig
 from latentjam.engine.set_tracks import audible, make_track, start_tracks
 from latentjam.engine.track import Track
@@ -44,14 +45,16 @@ class OfflineSet:
     bars_played: int = 0
 
     @classmethod
-    async def open(cls, config: SetConfig) -> OfflineSet:
+    async def open(cls, config: SetConfig,
+                   grooves: Mapping[str, GrooveTemplate] | None = None) -> OfflineSet:
         models: dict[tuple, LoadedModel] = {}
         tracks = []
         for index, track in enumerate(config.tracks):
             key = (track.model, track.config)
             if key not in models:
                 models[key] = LoadedModel(track.model, track.config)
-            tracks.append(make_track(track, index, models[key].info, _ask(models[key])))
+            tracks.append(make_track(track, index, models[key].info, _ask(models[key]),
+                                     (grooves or {}).get(track.name)))
         await start_tracks(tracks, config.tracks)
         bpm = float(config.clock.bpm)
         return cls(config, tracks, bpm, tempos=[(0, bpm)])

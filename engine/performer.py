@@ -36,6 +36,7 @@ from latentjam.engine.clocks.factory import make_clock
 from latentjam.engine.engine_state import EngineState
 from latentjam.engine.errors import EngineError, SettingError
 from latentjam.engine.events import ScheduledMessage, TimedMessage
+from latentjam.engine.groove import GrooveTemplate
 from latentjam.engine.late import (
     LATE_DROP_NS,
     drop_late,
@@ -69,13 +70,14 @@ class Performer:
     ``sinks``: send to these instead of opening the config's ports (keys as in
     ``config.ports``), e.g. ``MemorySink``s for a dry run. ``clock``: this clock source
     instead of the config's. ``model_clients``: what makes a track's model client from its
-    (model, config), a ``ModelClient`` (a worker process) unless given.
+    (model, config), a ``ModelClient`` (a worker process) unless given. ``grooves``: the
+    groove templates of the tracks that name one (track name -> template), read by the app.
     """
 
     def __init__(self, config: SetConfig, *, sinks: Mapping[str, MessageSink] | None = None,
                  clock: ClockSource | None = None, realtime: bool = True,
-                 model_clients: Callable[[str | None, str | None], ModelClient] = ModelClient
-                 ) -> None:
+                 model_clients: Callable[[str | None, str | None], ModelClient] = ModelClient,
+                 grooves: Mapping[str, GrooveTemplate] | None = None) -> None:
         self.config = config
         self._sinks = dict(sinks) if sinks is not None else None
         self._ports: dict[str, WatchedOutput] = {}
@@ -86,6 +88,7 @@ class Performer:
         self._routing: dict[str, tuple[str, int]] = {}  # track -> (port key, first channel)
         self._clients: dict[tuple, ModelClient] = {}
         self._model_clients = model_clients
+        self._grooves = dict(grooves or {})
         self._queue = LookaheadQueue()
         self._events: asyncio.Queue[TransportEvent] = asyncio.Queue()
         self._tasks: list[asyncio.Task] = []  # the performer's own loops
@@ -154,7 +157,8 @@ class Performer:
         info_of = dict(zip(self._clients, infos, strict=True))
         for index, track in enumerate(self.config.tracks):
             key = (track.model, track.config)
-            made = make_track(track, index, info_of[key], self._clients[key].request)
+            made = make_track(track, index, info_of[key], self._clients[key].request,
+                              self._grooves.get(track.name))
             self.tracks.append(made)
             self._routing[track.name] = (track.port, min(r.channel
                                                          for r in made.routes.values()))

@@ -17,11 +17,13 @@ from typing import Any
 from latentjam.engine.clocks.factory import ClockConfig
 from latentjam.engine.commands import (
     GRID_SIZES,
+    GROOVE_FIELDS,
     Interpolate,
     SaveAnchor,
     SetBlendPath,
     SetBlendSpeed,
     SetEvery,
+    SetGroove,
     SetLoopBars,
     SetMode,
     SetTemperature,
@@ -76,6 +78,10 @@ class TrackConfig:
     blend_path: str = "circle"  # blend and grid modes: how the point moves (engine.blend)
     blend_speed: float = 0.125  # circle: turns a loop; walk: the step (the square is 1)
     grid_size: int = 5  # grid mode: cells a side
+    groove: str | None = None  # a groove template file (`latentjam groove extract`)
+    groove_amount: float = 100.0  # percent of the groove laid on ...
+    groove_timing: float = 100.0  # ... of its timing
+    groove_velocity: float = 100.0  # ... of its velocity
     anchors: Mapping[int, str] = field(default_factory=dict)  # slot -> MIDI file to encode
     seed: int | None = None
     humanize: HumanizeParams = field(default_factory=HumanizeParams)
@@ -110,6 +116,13 @@ class TrackConfig:
             Interpolate(self.name, 0, 1, self.interpolate_steps)
         except SettingError as err:
             raise SettingError(f"interpolate_{err}") from None
+        if self.groove is not None and (not isinstance(self.groove, str) or not self.groove):
+            raise SettingError(f"groove must name a .groove file, got {self.groove!r}")
+        for field_name in GROOVE_FIELDS:
+            try:
+                SetGroove(self.name, field_name, getattr(self, f"groove_{field_name}"))
+            except SettingError as err:
+                raise SettingError(f"groove_{err}") from None
         SetBlendPath(self.name, self.blend_path)
         SetBlendSpeed(self.name, self.blend_speed)
         if isinstance(self.grid_size, bool) or self.grid_size not in GRID_SIZES:

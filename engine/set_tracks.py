@@ -10,18 +10,25 @@ from pathlib import Path
 from latentjam.engine import commands as cmd
 from latentjam.engine.blend import BlendMotion
 from latentjam.engine.errors import SettingError
+from latentjam.engine.groove import GrooveAmounts, GrooveTemplate
 from latentjam.engine.loops import Route
 from latentjam.engine.set_config import DEFAULT_CHANNELS, TrackConfig
 from latentjam.engine.track import Ask, Track, TrackSettings
 from latentjam.models.service import DRUMS, MELODY, ModelInfo
 
 
-def make_track(config: TrackConfig, index: int, info: ModelInfo, ask: Ask) -> Track:
-    """Track ``index`` of the set, asking its model through ``ask``."""
+def make_track(config: TrackConfig, index: int, info: ModelInfo, ask: Ask,
+               groove: GrooveTemplate | None = None) -> Track:
+    """Track ``index`` of the set, asking its model through ``ask``, with the groove
+    template its ``groove`` file holds (read by whoever read the set)."""
+    if config.groove is not None and groove is None:
+        raise SettingError(f"tracks[{index}]: the groove {config.groove} was not read")
+    amounts = GrooveAmounts(config.groove_amount, config.groove_timing, config.groove_velocity)
     settings = TrackSettings(config.mode, config.temperature, config.walk_step, config.bars,
                              config.every, config.interpolate_steps, config.humanize,
                              blend=BlendMotion(path=config.blend_path, speed=config.blend_speed),
-                             grid_size=config.grid_size)
+                             grid_size=config.grid_size, groove=groove,
+                             groove_amounts=amounts)
     return Track(config.name, settings, info, ask, track_routes(config, info.kind, index),
                  config.seed)
 

@@ -32,6 +32,7 @@ from latentjam.engine.blend import CORNER_SLOTS, BlendMotion, advance, cell_poin
 from latentjam.engine.engine_state import TrackState
 from latentjam.engine.errors import EngineError, ModelRequestError, ModelWorkerError, SettingError
 from latentjam.engine.events import TimedMessage
+from latentjam.engine.groove import GrooveAmounts, GrooveTemplate, grooved
 from latentjam.engine.humanize import HumanizeParams, humanize
 from latentjam.engine.loops import (
     Loop,
@@ -88,6 +89,8 @@ class TrackSettings:
     soloed: bool = False
     blend: BlendMotion = BlendMotion()  # blend and grid modes: the point and its path
     grid_size: int = 5  # grid mode: cells a side
+    groove: GrooveTemplate | None = None  # laid on every bar before humanize's randomness
+    groove_amounts: GrooveAmounts = GrooveAmounts()
 
 
 class Track:
@@ -245,6 +248,8 @@ class Track:
         if bar >= self._loop_start_bar + self.current.loop.bars:
             self._loop_boundary(bar)
         notes = bar_notes(self.current.loop, bar - self._loop_start_bar, bar_tick)
+        if self.settings.groove is not None:
+            notes = grooved(notes, self.settings.groove, self.settings.groove_amounts)
         if not audible:
             self._previous_bar = ()
             return []
@@ -418,4 +423,7 @@ _APPLY: dict[type, Callable[[Track, Any], bool]] = {
         "blend", dataclasses.replace(track.settings.blend, speed=c.speed), ask=False),
     cmd.SetGridCell: Track._grid_cell,
     cmd.ClearAnchors: lambda track, c: track._clear_anchors(c.slots),
+    cmd.SetGroove: lambda track, c: track._set(
+        "groove_amounts", dataclasses.replace(track.settings.groove_amounts,
+                                              **{c.field: c.value}), ask=False),
 }

@@ -286,3 +286,30 @@ def test_a_grid_track_plays_the_cell_it_is_given(model):
     track.cancel()
     expected = blend_at([track.anchors[slot][0] for slot in range(4)], 0.5, 1.0)
     np.testing.assert_allclose(track.current.z[0], expected, atol=1e-6)
+
+
+def test_a_groove_is_laid_on_every_bar_before_humanize(model):
+    from latentjam.engine.groove import extract
+
+    late = extract([(s + 0.25, 60, 90, False) for s in range(16)], bars=1)  # all a bit late
+
+    async def run():
+        track = make_track(model, Asker(model), mode="hold", temperature=0.0)
+        await track.first_loop()
+        plain = play_bars(track, 0, 2)
+        track.settings.groove = late
+        grooved = play_bars(track, 2, 2)
+        track.apply(cmd.SetGroove("melody", "timing", 0.0))
+        straight = play_bars(track, 4, 2)
+        track.cancel()
+        return plain, grooved, straight
+
+    plain, grooved, straight = asyncio.run(run())
+    step = BAR // 16
+    on_grid = [t for t, _ in note_ons(sum(plain, []))]
+    assert on_grid and all(t % step == 0 for t in on_grid)
+    moved = [t - 2 * BAR - g for (t, _), g in zip(note_ons(sum(grooved, [])), on_grid,
+                                                  strict=True)]
+    assert moved == [step // 4] * len(on_grid)
+    assert {m.message.velocity for m, _ in sum(grooved, []) if m.message.type == "note_on"} == {90}
+    assert [t - 4 * BAR for t, _ in note_ons(sum(straight, []))] == on_grid

@@ -122,6 +122,10 @@ def _rng(args: argparse.Namespace) -> np.random.Generator:
 def _bars_to_steps(model: TrainedModel, bars: int | None) -> int | None:
     if bars is None:
         return None
+    if model.config.converter.kind == "multiperf":
+        raise InputError(f"--bars: {model.config.name} decodes one bar of up to "
+                         f"{model.config.converter.max_instruments} instruments per sample; "
+                         f"leave --bars out")
     if bars < 1:
         raise InputError(f"--bars must be at least 1, got {bars}")
     return bars * model.config.converter.steps_per_bar

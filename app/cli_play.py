@@ -166,9 +166,11 @@ def run_play(args: argparse.Namespace) -> int:
 
 
 async def run_set(live: LiveSet, bars: int | None,
-                  beside: Callable[[Performer], Awaitable[None]] | None = None) -> None:
+                  beside: Callable[[Performer], Awaitable[None]] | None = None,
+                  on_bar: Callable | None = None) -> None:
     """Play ``live`` until Ctrl-C or SIGTERM (or ``bars`` bars), with its OSC server and
-    ``beside(performer)`` (a controller such as the radio's arranger) running alongside."""
+    ``beside(performer)`` (a controller such as the radio's arranger) running alongside;
+    ``on_bar`` hears each bar's notes (``Performer``)."""
     from latentjam.controllers.osc_server import OscServer
     from latentjam.engine.performer import Performer
 
@@ -178,7 +180,7 @@ async def run_set(live: LiveSet, bars: int | None,
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C raises instead
             loop.add_signal_handler(signum, stop.set)
-    async with Performer(config, grooves=live.grooves) as performer:
+    async with Performer(config, grooves=live.grooves, on_bar=on_bar) as performer:
         server = None
         if live.osc.enabled:
             server = OscServer(live.osc, submit=performer.command, state=performer.state)

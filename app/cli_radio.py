@@ -50,21 +50,27 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--status-host", default="127.0.0.1",
                    help="address of the status server (default 127.0.0.1: this machine only)")
     p.add_argument("--no-status", action="store_true", help="no status server")
+    p.add_argument("--record", type=Path, metavar="DIR",
+                   help="live: record the stream to MIDI files in DIR (radio-DATE-TIME.mid, "
+                        "each whole after every bar, a crash costs at most the bar being "
+                        "written)")
+    p.add_argument("--rotate", default="60m", metavar="DURATION",
+                   help="--record: a new file after this long (default 60m)")
     add_audio_arg(p)
     add_set_flags(p)
     p.set_defaults(func=run_radio)
 
 
-def parse_duration(text: str) -> float:
+def parse_duration(text: str, flag: str = "--render") -> float:
     """Seconds in ``1h30m``, ``20m``, ``90s`` or a plain number of seconds."""
     match = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*"
                          r"(?:(\d+(?:\.\d+)?)s?)?\s*", text)
     if not text.strip() or match is None or not any(match.groups()):
-        raise SettingError(f"--render: {text!r} is not a duration (e.g. 20m, 90s, 1h30m)")
+        raise SettingError(f"{flag}: {text!r} is not a duration (e.g. 20m, 90s, 1h30m)")
     hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
     total = hours * 3600 + minutes * 60 + seconds
     if not 0 < total <= MAX_RENDER_S:
-        raise SettingError(f"--render must be more than 0 and at most a week, got {text!r}")
+        raise SettingError(f"{flag} must be more than 0 and at most a week, got {text!r}")
     return total
 
 
@@ -94,6 +100,8 @@ def run_radio(args: argparse.Namespace) -> int:
     if args.render is not None:
         if args.out is None:
             raise SettingError("--render needs --out DIR, the folder for the files")
+        if args.record is not None:
+            raise SettingError("--record is for the live radio; a render writes its files")
         audio = sound_options(args) if args.audio else None
         asyncio.run(render(station, arranger, parse_duration(args.render), args.out))
         if audio is not None:
@@ -106,7 +114,17 @@ def run_radio(args: argparse.Namespace) -> int:
 
     status = None if args.no_status else (args.status_host, args.status_port)
     live_station = LiveStation(station, arranger, args.config or EXAMPLE_STATION, status)
-    asyncio.run(run_set(station.live, args.bars, beside=live_station))
+    recorder = None
+    if args.record is not None:
+        from latentjam.app.stream_recorder import StreamRecorder
+
+        recorder = StreamRecorder(args.record, parse_duration(args.rotate, "--rotate"))
+    try:
+        asyncio.run(run_set(station.live, args.bars, beside=live_station,
+                            on_bar=recorder.bar if recorder else None))
+    finally:
+        if recorder is not None:
+            recorder.close()
     return 0
 
 

@@ -55,7 +55,7 @@ from latentjam.engine.set_config import SetConfig
 from latentjam.engine.set_tracks import audible, make_track, start_tracks
 from latentjam.engine.sinks import MessageSink
 from latentjam.engine.track import Track
-from latentjam.engine.transport import bar_and_beat, bars_to_ticks
+from latentjam.engine.transport import PPQN, bar_and_beat, bars_to_ticks
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +72,15 @@ class Performer:
     instead of the config's. ``model_clients``: what makes a track's model client from its
     (model, config), a ``ModelClient`` (a worker process) unless given. ``grooves``: the
     groove templates of the tracks that name one (track name -> template), read by the app.
+    ``on_bar(bar, bar_tick, bpm, events)``: each bar's notes as ``(tick, message)`` (the
+    humanized timing in ticks) as it is prepared (a recorder; it must not wait).
     """
 
     def __init__(self, config: SetConfig, *, sinks: Mapping[str, MessageSink] | None = None,
                  clock: ClockSource | None = None, realtime: bool = True,
                  model_clients: Callable[[str | None, str | None], ModelClient] = ModelClient,
-                 grooves: Mapping[str, GrooveTemplate] | None = None) -> None:
+                 grooves: Mapping[str, GrooveTemplate] | None = None,
+                 on_bar: Callable[[int, int, float, list], None] | None = None) -> None:
         self.config = config
         self._sinks = dict(sinks) if sinks is not None else None
         self._ports: dict[str, WatchedOutput] = {}
@@ -89,6 +92,7 @@ class Performer:
         self._clients: dict[tuple, ModelClient] = {}
         self._model_clients = model_clients
         self._grooves = dict(grooves or {})
+        self._on_bar = on_bar
         self._queue = LookaheadQueue()
         self._events: asyncio.Queue[TransportEvent] = asyncio.Queue()
         self._tasks: list[asyncio.Task] = []  # the performer's own loops
@@ -342,10 +346,21 @@ class Performer:
 
     def _prepare_bar(self, bar: int) -> None:
         bar_tick = bar * self._bar_ticks
+        heard: list[tuple[int, mido.Message]] = []
+        ticks_per_ns = 0.0
+        if self._on_bar is not None:
+            timeline = self.clock.timeline()
+            ticks_per_ns = (timeline.bpm_at(bar_tick) if timeline else self._bpm) * PPQN / 60e9
         for track, hears in zip(self.tracks, audible(self.tracks), strict=True):
             for message, offset in track.bar_events(bar, bar_tick, hears):
                 if message.tick >= self._start_tick:
                     self._queue.push(message, offset)
+                    if self._on_bar is not None:
+                        heard.append((message.tick + round(offset * ticks_per_ns),
+                                      message.message))
+        if self._on_bar is not None:
+            heard.sort(key=lambda event: event[0])
+            self._on_bar(bar, bar_tick, ticks_per_ns * 60e9 / PPQN, heard)
         if not self.clock.leads:
             return  # a follower forwards its master's pulses as they come (_forward_pulse)
         clock_ports = self._clock_ports()

@@ -149,3 +149,32 @@ def test_a_render_with_audio_has_a_sound_file_beside_each_song(tmp_path: Path):
     (song,) = out.glob("song-*.mid")
     info = soundfile.info(song.with_suffix(".flac"))
     assert abs(info.duration - mido.MidiFile(song).length) <= 2.5  # the tail at most 2 s
+
+
+def test_the_live_stream_is_recorded_and_survives_a_kill(jack_server, tmp_path: Path):
+    import time
+
+    from jack_server import wait_for_port
+
+    record = tmp_path / "rec"
+    player = subprocess.Popen(
+        [sys.executable, "-m", "latentjam", "radio", "--backend", "jack", "--port", "lj-rec",
+         "--no-osc", "--no-status", "--seed", "2", "--record", str(record), "--rotate", "3s"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+    try:
+        wait_for_port("lj-rec")
+        deadline = time.monotonic() + 60
+        while len(list(record.glob("radio-*.mid"))) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        player.kill()  # kill -9: no chance to close anything
+        player.wait()
+    finally:
+        if player.poll() is None:
+            player.kill()
+    files = sorted(record.glob("radio-*.mid"))
+    assert len(files) >= 3, player.stderr.read()
+    notes = 0
+    for path in files:  # every one a whole file, the open one too (at most its bar lost)
+        midi = mido.MidiFile(path)
+        notes += sum(1 for m in midi.tracks[0] if m.type == "note_on" and m.velocity)
+    assert notes > 0

@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 from latentjam.app.cli_play import _with_flags, add_set_flags, run_set
 from latentjam.app.cli_render import add_audio_arg, render_beside, sound_options
-from latentjam.app.radio_files import CUE_SHEET, append_cue, song_path, write_song
+from latentjam.app.radio_files import CUE_SHEET
+from latentjam.app.radio_render import rendered_songs
 from latentjam.app.station_file import EXAMPLE_STATION, Station, load_station
 from latentjam.controllers.arranger import Arranger
 from latentjam.engine.errors import SettingError
-from latentjam.engine.transport import BEATS_PER_BAR, bars_to_ticks
 
 MAX_RENDER_S = 7 * 24 * 3600.0  # a week of music
 
@@ -44,6 +44,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--render", metavar="DURATION",
                    help="render this much music offline instead (e.g. 20m, 90s, 1h30m)")
     p.add_argument("--out", type=Path, help="--render: the folder for the files (new or empty)")
+    p.add_argument("--stream", metavar="URL",
+                   help="send the station as Ogg Vorbis to an Icecast server instead of MIDI "
+                        "ports: icecast://source:PASSWORD@HOST:PORT/MOUNT (rendered through "
+                        "FluidSynth as it goes, see `latentjam render --help`)")
+    p.add_argument("--for", dest="for_", metavar="DURATION",
+                   help="--stream: stop after this much music (default: never)")
     p.add_argument("--status-port", type=int, default=9090,
                    help="HTTP port of /health and /metrics (Prometheus) while live (default "
                         "9090; 0: any free port)")
@@ -107,6 +113,8 @@ def run_radio(args: argparse.Namespace) -> int:
         if audio is not None:
             render_beside(sorted(args.out.glob("song-*.mid")), args.audio, audio)
         return 0
+    if args.stream is not None:
+        return _stream(args, station, arranger)
     if args.out is not None or args.audio:
         raise SettingError("--out and --audio are for --render")
 
@@ -128,46 +136,35 @@ def run_radio(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stream(args: argparse.Namespace, station: Station, arranger: Arranger) -> int:
+    import tempfile
+
+    from latentjam.app.icecast import parse_target
+    from latentjam.app.radio_stream import stream
+
+    target = parse_target(args.stream)
+    seconds = parse_duration(args.for_, "--for") if args.for_ else float("inf")
+    options = sound_options(args)
+    with tempfile.TemporaryDirectory(prefix="latentjam-stream-") as scratch:
+        try:
+            asyncio.run(stream(station, arranger, target, options, Path(scratch), seconds))
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
 async def render(station: Station, arranger: Arranger, seconds: float, out: Path) -> None:
     """``seconds`` of the station into ``out``: a MIDI file per song, the cue sheet."""
-    from latentjam.engine.offline import OfflineSet
-
     if out.exists() and any(out.iterdir()):
         raise SettingError(f"--out {out}: not empty; give a new or empty folder (nothing was "
                            f"written)")
-    out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    offline = await OfflineSet.open(station.live.engine, station.live.grooves)
-    tracks = station.live.engine.tracks
-    played_s, bar, song = 0.0, 0, arranger.song
-    try:
-        while played_s < seconds:
-            plan = arranger.at(bar)
-            if arranger.song is not song:  # the last one is over: its file
-                _finish(out, offline, song, bar, tracks, played_s, seconds, began)
-                song = arranger.song
-            for command in plan.commands:
-                offline.apply(command)
-            if plan.cue is not None:
-                append_cue(out, plan.cue)
-            await offline.play(1)
-            played_s += BEATS_PER_BAR * 60.0 / plan.bpm
-            bar += 1
-        _finish(out, offline, song, bar, tracks, played_s, seconds, began)
-    finally:
-        offline.close()
-
-
-def _finish(out: Path, offline, song, end_bar: int, tracks, played_s: float, seconds: float,
-            began: float) -> None:
-    start, end = bars_to_ticks(song.start_bar), bars_to_ticks(end_bar)
-    path = song_path(out, song.number)
-    notes = write_song(path, offline.notes, offline.tempos, start, end, tracks)
-    offline.notes = [n for n in offline.notes if n.start_tick >= end]
-    elapsed = time.perf_counter() - began
-    print(f"song {song.number}: {end_bar - song.start_bar} bars, {song.bpm:g} BPM, {notes} "
-          f"notes -> {path} ({_clock(played_s)} of {_clock(seconds)}, "
-          f"{played_s / max(elapsed, 1e-9):.0f}x real time)", file=sys.stderr, flush=True)
+    async for done in rendered_songs(station, arranger, out, seconds):
+        elapsed = time.perf_counter() - began
+        print(f"song {done.number}: {done.bars} bars, {done.bpm:g} BPM, {done.notes} notes -> "
+              f"{done.path} ({_clock(done.until_s)} of {_clock(seconds)}, "
+              f"{done.until_s / max(elapsed, 1e-9):.0f}x real time)", file=sys.stderr,
+              flush=True)
 
 
 def _clock(seconds: float) -> str:

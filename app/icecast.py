@@ -1,0 +1,94 @@
+"""A source for an Icecast server: ``icecast://source:PASSWORD@HOST:PORT/MOUNT``, the
+stream's bytes sent as Icecast's SOURCE protocol wants them (HTTP Basic authentication, the
+content type, then the bytes as they come)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from latentjam.engine.errors import SettingError
+
+CONNECT_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class IcecastTarget:
+    host: str
+    port: int
+    mount: str
+    user: str
+    password: str
+
+    def __str__(self) -> str:  # never the password
+        return f"icecast://{self.user}@{self.host}:{self.port}{self.mount}"
+
+
+def parse_target(url: str) -> IcecastTarget:
+    """``icecast://source:PASSWORD@HOST:PORT/MOUNT`` (the user may be left out: source)."""
+    parts = urlsplit(url)
+    if parts.scheme != "icecast" or not parts.hostname or not parts.path.strip("/"):
+        raise SettingError(f"--stream: {url.split('@')[-1]!r} is not an Icecast target "
+                           f"(icecast://source:PASSWORD@HOST:PORT/MOUNT)")
+    if parts.password is None:
+        raise SettingError("--stream: the source password is missing "
+                           "(icecast://source:PASSWORD@HOST:PORT/MOUNT)")
+    try:
+        port = parts.port or 8000
+    except ValueError:
+        raise SettingError("--stream: the port must be a number") from None
+    return IcecastTarget(parts.hostname, port, parts.path, unquote(parts.username or "source"),
+                         unquote(parts.password))
+
+
+class IcecastSource:
+    """One source connection; ``send`` the stream's bytes, ``close`` at the end."""
+
+    def __init__(self, target: IcecastTarget, content_type: str, name: str = "latentjam") -> None:
+        self.target, self.content_type, self.name = target, content_type, name
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        target = self.target
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(target.host, target.port), CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as err:
+            raise SettingError(f"{target}: cannot connect ({err})") from None
+        secret = base64.b64encode(f"{target.user}:{target.password}".encode()).decode()
+        writer.write((f"SOURCE {target.mount} HTTP/1.0\r\n"
+                      f"Authorization: Basic {secret}\r\n"
+                      f"Content-Type: {self.content_type}\r\n"
+                      f"Ice-Name: {self.name}\r\nIce-Public: 0\r\n\r\n").encode())
+        await writer.drain()
+        try:
+            answer = await asyncio.wait_for(reader.readline(), CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as err:
+            writer.close()
+            raise SettingError(f"{target}: no answer ({err})") from None
+        words = answer.decode("latin-1").split()
+        if len(words) < 2 or words[1] != "200":
+            writer.close()
+            raise SettingError(f"{target}: the server refused the source: "
+                               f"{answer.decode('latin-1').strip() or 'no answer'} (check "
+                               f"the password and the mount)")
+        self._writer = writer
+
+    @property
+    def connected(self) -> bool:
+        return self._writer is not None
+
+    async def send(self, data: bytes) -> None:
+        self._writer.write(data)
+        await self._writer.drain()
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            try:
+                await self._writer.wait_closed()
+            except OSError:
+                pass
+            self._writer = None

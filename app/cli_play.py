@@ -53,6 +53,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                            "runs/band/best.safetensors) for the tracks of its kind: a melody "
                            "model replaces the set's melody tracks, the drums play on")
     add_set_flags(play)
+    play.add_argument("--soundfont", metavar="FILE.sf2",
+                      help="--synth: a General MIDI soundfont (default: $LATENTJAM_SOUNDFONT "
+                           "or the system's)")
     play.set_defaults(func=run_play)
 
     ports = subparsers.add_parser("ports", help="list the MIDI ports",
@@ -62,7 +65,15 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_set_flags(parser: argparse.ArgumentParser) -> None:
-    """The flags that change a set's clock, ports, OSC, seed and length (play and radio)."""
+    """The flags that change a set's clock, ports, OSC, seed, sound and length (play and
+    radio)."""
+    parser.add_argument("--synth", nargs="?", const="", metavar="DRIVER",
+                        help="also play through a built-in FluidSynth to the system's audio "
+                             "(DRIVER: jack, pulseaudio, pipewire, alsa, coreaudio, ...; "
+                             "default the platform's), with --soundfont or the system's GM "
+                             "soundfont")
+    parser.add_argument("--synth-only", action="store_true",
+                        help="--synth instead of the MIDI ports (no synth or DAW needed)")
     parser.add_argument("--bpm", type=float, help="tempo of the internal clock (default 120)")
     parser.add_argument("--clock", choices=("internal", "midi", "link"),
                       help="internal (lead, send MIDI clock), midi (follow a MIDI clock), "
@@ -161,16 +172,36 @@ def run_play(args: argparse.Namespace) -> int:
     if args.bars is not None and args.bars < 1:
         raise SettingError(f"--bars must be at least 1, got {args.bars}")
     live = _with_flags(load_live_set(args.config or EXAMPLE_SET), args)
-    asyncio.run(run_set(live, args.bars))
+    with built_in_synth(args) as synth:
+        asyncio.run(run_set(live, args.bars, synth=synth, synth_only=args.synth_only))
     return 0
+
+
+@contextlib.contextmanager
+def built_in_synth(args: argparse.Namespace):
+    """The FluidSynth ``--synth`` asks for (None without it), closed at the end."""
+    if args.synth is None and not args.synth_only:
+        yield None
+        return
+    from latentjam.app.audio.soundfont import find_soundfont
+    from latentjam.engine.synth_sink import SynthSink
+
+    synth = SynthSink(find_soundfont(args.soundfont), driver=args.synth or None)
+    log.info("playing through FluidSynth (%s audio) too", args.synth or "the default")
+    try:
+        yield synth
+    finally:
+        synth.close()
 
 
 async def run_set(live: LiveSet, bars: int | None,
                   beside: Callable[[Performer], Awaitable[None]] | None = None,
-                  on_bar: Callable | None = None) -> None:
+                  on_bar: Callable | None = None, synth=None, synth_only: bool = False
+                  ) -> None:
     """Play ``live`` until Ctrl-C or SIGTERM (or ``bars`` bars), with its OSC server and
     ``beside(performer)`` (a controller such as the radio's arranger) running alongside;
-    ``on_bar`` hears each bar's notes (``Performer``)."""
+    ``on_bar`` hears each bar's notes (``Performer``); ``synth`` (a ``SynthSink``) plays
+    them too, or alone with ``synth_only``."""
     from latentjam.controllers.osc_server import OscServer
     from latentjam.engine.performer import Performer
 
@@ -180,7 +211,9 @@ async def run_set(live: LiveSet, bars: int | None,
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C raises instead
             loop.add_signal_handler(signum, stop.set)
-    async with Performer(config, grooves=live.grooves, on_bar=on_bar) as performer:
+    sinks = {key: synth for key in config.ports} if synth_only else None
+    async with Performer(config, grooves=live.grooves, on_bar=on_bar, sinks=sinks,
+                         also_to=None if synth_only else synth) as performer:
         server = None
         if live.osc.enabled:
             server = OscServer(live.osc, submit=performer.command, state=performer.state)

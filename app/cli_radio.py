@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from latentjam.app.cli_play import _with_flags, add_set_flags, run_set
+from latentjam.app.cli_play import _with_flags, add_set_flags, built_in_synth, run_set
 from latentjam.app.cli_render import add_audio_arg, render_beside, sound_options
 from latentjam.app.radio_files import CUE_SHEET
 from latentjam.app.radio_render import rendered_songs
@@ -128,8 +128,10 @@ def run_radio(args: argparse.Namespace) -> int:
 
         recorder = StreamRecorder(args.record, parse_duration(args.rotate, "--rotate"))
     try:
-        asyncio.run(run_set(station.live, args.bars, beside=live_station,
-                            on_bar=recorder.bar if recorder else None))
+        with built_in_synth(args) as synth:
+            asyncio.run(run_set(station.live, args.bars, beside=live_station,
+                                on_bar=recorder.bar if recorder else None, synth=synth,
+                                synth_only=args.synth_only))
     finally:
         if recorder is not None:
             recorder.close()

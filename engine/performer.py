@@ -54,6 +54,7 @@ from latentjam.engine.scheduler import MAX_OFFSET_NS, LookaheadQueue
 from latentjam.engine.set_config import SetConfig
 from latentjam.engine.set_tracks import audible, make_track, start_tracks
 from latentjam.engine.sinks import MessageSink
+from latentjam.engine.synth_sink import TeeSink
 from latentjam.engine.track import Track
 from latentjam.engine.transport import PPQN, bar_and_beat, bars_to_ticks
 
@@ -74,13 +75,15 @@ class Performer:
     groove templates of the tracks that name one (track name -> template), read by the app.
     ``on_bar(bar, bar_tick, bpm, events)``: each bar's notes as ``(tick, message)`` (the
     humanized timing in ticks) as it is prepared (a recorder; it must not wait).
+    ``also_to``: a sink that gets every port's messages too (the built-in synth).
     """
 
     def __init__(self, config: SetConfig, *, sinks: Mapping[str, MessageSink] | None = None,
                  clock: ClockSource | None = None, realtime: bool = True,
                  model_clients: Callable[[str | None, str | None], ModelClient] = ModelClient,
                  grooves: Mapping[str, GrooveTemplate] | None = None,
-                 on_bar: Callable[[int, int, float, list], None] | None = None) -> None:
+                 on_bar: Callable[[int, int, float, list], None] | None = None,
+                 also_to: MessageSink | None = None) -> None:
         self.config = config
         self._sinks = dict(sinks) if sinks is not None else None
         self._ports: dict[str, WatchedOutput] = {}
@@ -93,6 +96,7 @@ class Performer:
         self._model_clients = model_clients
         self._grooves = dict(grooves or {})
         self._on_bar = on_bar
+        self._also_to = also_to
         self._queue = LookaheadQueue()
         self._events: asyncio.Queue[TransportEvent] = asyncio.Queue()
         self._tasks: list[asyncio.Task] = []  # the performer's own loops
@@ -131,6 +135,8 @@ class Performer:
         """Open ports and the clock, load the models, ask for the first loops, then run (and,
         with a leading clock and ``autostart``, play)."""
         sinks = self._sinks if self._sinks is not None else self._open_ports()
+        if self._also_to is not None:
+            sinks = {key: TeeSink(sink, self._also_to) for key, sink in sinks.items()}
         self.output = OutputThread(sinks, realtime_priority=REALTIME_PRIORITY
                                    if self._realtime else None)
         self.output.start()

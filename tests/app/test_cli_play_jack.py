@@ -185,3 +185,42 @@ def test_play_with_a_personalized_model_plays_it_on_the_melody_track(jack_server
     ons = [m for m in (mido.Message.from_bytes(d) for _, d in received)
            if m.type == "note_on" and m.velocity > 0]
     assert {m.channel for m in ons} == {0, 9}
+
+
+@pytest.mark.parametrize("only", [False, True])
+def test_the_built_in_synth_sounds_on_jack_audio(jack_server, tmp_path, only):
+    import shutil
+
+    import numpy as np
+    import soundfile
+
+    if shutil.which("jack_rec") is None or shutil.which("fluidsynth") is None:
+        pytest.skip("needs jack_rec (jackd2) and FluidSynth (apt-get install fluidsynth)")
+    port = f"lj-synth-{int(only)}"
+    args = ["--synth-only"] if only else []
+    player = subprocess.Popen(
+        BASE + ["play", "--backend", "jack", "--port", port, "--no-osc", "--bpm", "240",
+                "--bars", "8", "--seed", "1", "--synth", "jack", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            ports = subprocess.run(["jack_lsp"], capture_output=True, text=True,
+                                   env=os.environ).stdout.split()
+            if "fluidsynth:left" in ports:
+                break
+            time.sleep(0.2)
+        recorded = tmp_path / "heard.wav"
+        subprocess.run(["jack_rec", "-f", str(recorded), "-d", "2", "fluidsynth:left",
+                        "fluidsynth:right"], check=True, capture_output=True, env=os.environ)
+        ports = subprocess.run(["jack_lsp"], capture_output=True, text=True,
+                               env=os.environ).stdout.split()
+        _, err = player.communicate(timeout=60)
+    finally:
+        if player.poll() is None:
+            player.kill()
+            player.wait()
+    assert player.returncode == 0, err
+    samples, _ = soundfile.read(recorded)
+    assert np.abs(samples).max() > 0.01  # it sounded
+    assert any(port in name for name in ports) != only  # the MIDI port only without --synth-only

@@ -53,6 +53,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                            "runs/band/best.safetensors) for the tracks of its kind: a melody "
                            "model replaces the set's melody tracks, the drums play on")
     add_set_flags(play)
+    play.add_argument("--audio", dest="synth", nargs="?", const="", metavar="DRIVER",
+                      help="the same as --synth")
+    play.add_argument("--audio-only", dest="synth_only", action="store_true",
+                      help="the same as --synth-only")
     play.add_argument("--soundfont", metavar="FILE.sf2",
                       help="--synth: a General MIDI soundfont (default: $LATENTJAM_SOUNDFONT "
                            "or the system's)")

@@ -48,6 +48,7 @@ class IcecastSource:
 
     def __init__(self, target: IcecastTarget, content_type: str, name: str = "latentjam") -> None:
         self.target, self.content_type, self.name = target, content_type, name
+        self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
     async def open(self) -> None:
@@ -74,13 +75,16 @@ class IcecastSource:
             raise SettingError(f"{target}: the server refused the source: "
                                f"{answer.decode('latin-1').strip() or 'no answer'} (check "
                                f"the password and the mount)")
-        self._writer = writer
+        self._reader, self._writer = reader, writer
 
     @property
     def connected(self) -> bool:
         return self._writer is not None
 
     async def send(self, data: bytes) -> None:
+        # the server never speaks after its 200: an end of its side is the server gone
+        if self._writer.is_closing() or self._reader.at_eof():
+            raise ConnectionError("the server closed the connection")
         self._writer.write(data)
         await self._writer.drain()
 

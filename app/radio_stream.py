@@ -1,6 +1,7 @@
 """The station on an Icecast server: rendered offline song by song (the same songs as live
 for the same seed), each song rendered to Ogg Vorbis while the one before plays, the bytes
-sent at the pace of the music, a lost server connected again."""
+sent at the pace of the music, a lost server connected again (the song's headers sent anew,
+then on from the next page)."""
 
 from __future__ import annotations
 
@@ -44,29 +45,58 @@ async def stream(station: Station, arranger: Arranger, target: IcecastTarget,
             log.info("on air: song %d (%d bars, %.1f BPM, %.0f s)", song.number, song.bars,
                      song.bpm, song.seconds)
             step = max(int(len(data) * CHUNK_S / max(song.seconds, CHUNK_S)), 1)
-            for position in range(0, len(data), step):
+            headers, position = ogg_headers_end(data), 0
+            while position < len(data):
                 while sent_s - (time.monotonic() - began) > LEAD_S:
                     await asyncio.sleep(0.05)
-                await _send(source, data[position:position + step])
-                sent_s += song.seconds * min(step, len(data) - position) / len(data)
+                chunk = data[position:position + step]
+                if await _send(source, chunk):
+                    position += len(chunk)
+                    sent_s += song.seconds * len(chunk) / len(data)
+                    continue
+                # a new connection: the stream's headers first, then on from the next page
+                began, sent_s = time.monotonic(), 0.0
+                following = data.find(OGG_PAGE, position + 1)
+                if following < 0 or not await _send(source, data[:headers]):
+                    break
+                position = following
     finally:
         upcoming.cancel()
         await source.close()
+
+
+OGG_PAGE = b"OggS"
+
+
+def ogg_headers_end(data: bytes) -> int:
+    """Where an Ogg Vorbis stream's header pages end (those of granule position 0): what a
+    listener needs before any audio page."""
+    position = 0
+    while data.startswith(OGG_PAGE, position) and position + 27 <= len(data):
+        granule = int.from_bytes(data[position + 6:position + 14], "little", signed=True)
+        if granule > 0:
+            return position
+        segments = data[position + 26]
+        table = data[position + 27:position + 27 + segments]
+        position += 27 + segments + sum(table)
+    return position
 
 
 async def _next_audio(songs: AsyncIterator[RenderedSong], options: RenderOptions
                       ) -> tuple[RenderedSong, bytes]:
     song = await songs.__anext__()
     audio = song.path.with_suffix(".ogg")
+    title = f"song {song.number} ({song.bars} bars, {song.bpm:g} BPM)"
     await asyncio.get_running_loop().run_in_executor(None, render_midi, song.path, audio,
-                                                     options)
+                                                     options, title)
     data = audio.read_bytes()
     for done in (audio, song.path):  # a stream that runs for days keeps nothing behind
         done.unlink(missing_ok=True)
     return song, data
 
 
-async def _send(source: IcecastSource, data: bytes) -> None:
+async def _send(source: IcecastSource, data: bytes) -> bool:
+    """``data`` sent; False when the connection broke and was made again (``data`` lost)."""
     for wait in (0, *RETRY_S):
         if wait:
             await asyncio.sleep(wait)
@@ -74,8 +104,9 @@ async def _send(source: IcecastSource, data: bytes) -> None:
             if not source.connected:
                 await source.open()
                 log.warning("radio: connected to %s again", source.target)
+                return False
             await source.send(data)
-            return
+            return True
         except (ConnectionError, OSError, SettingError) as err:
             log.warning("radio: the stream to %s broke (%s); connecting again",
                         source.target, err)

@@ -93,10 +93,11 @@ def last_note_off_s(path: Path) -> float:
     return last
 
 
-def render_midi(midi_path: Path, out_path: Path, options: RenderOptions = RenderOptions()
-                ) -> Rendered:
-    """Render ``midi_path`` to ``out_path`` (.wav, .flac or .ogg); a SettingError says why
-    not, naming the file."""
+def render_midi(midi_path: Path, out_path: Path, options: RenderOptions = RenderOptions(),
+                title: str | None = None) -> Rendered:
+    """Render ``midi_path`` to ``out_path`` (.wav, .flac or .ogg), tagged with ``title``
+    when given (an Ogg stream's title is what Icecast shows as playing); a SettingError says
+    why not, naming the file."""
     import soundfile
 
     began = time.perf_counter()
@@ -136,6 +137,8 @@ def render_midi(midi_path: Path, out_path: Path, options: RenderOptions = Render
     # in blocks: libsndfile's Vorbis encoder crashes on one large write
     with soundfile.SoundFile(partial, "w", rate, samples.shape[1], subtype=subtype,
                              format=audio_format) as sink:
+        if title:
+            sink.title, sink.artist = title, "latentjam"
         for start in range(0, len(samples), WRITE_FRAMES):
             sink.write(samples[start:start + WRITE_FRAMES])
     os.replace(partial, out_path)

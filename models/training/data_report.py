@@ -74,6 +74,8 @@ def why_nothing(ns: NoteSequence, config: ModelConfig, skipped: Mapping[str, int
                 hints.append("some of its passages have no drum hits")
     elif kind == "trio":
         hints += _trio_hints(pitched, drums, reasons)
+    elif kind == "multiperf":
+        hints += _multiperf_hints(ns, config, reasons)
     cfg = config.converter
     if "not 4/4" in reasons:
         hints.append("only its 4/4 passages are read")
@@ -133,3 +135,25 @@ def _trio_hints(pitched: list, drums: list, reasons: set[str]) -> list[str]:
     if others and missing:
         text += f"; its other parts play {describe_programs(others)}"
     return [text]
+
+
+def _multiperf_hints(ns: NoteSequence, config: ModelConfig, reasons: set[str]) -> list[str]:
+    """The multi-instrument model's bar filters (Magenta's, for training data)."""
+    cfg = config.converter
+    hints = []
+    if f"fewer than {cfg.min_instruments} instruments" in reasons:
+        hints.append(f"bars with fewer than {cfg.min_instruments} instruments (MIDI tracks) "
+                     f"playing are skipped" + (": the whole file is one track"
+                                               if len({n.instrument for n in ns.notes}) < 2
+                                               else ""))
+    if f"more than {cfg.max_instruments} instruments" in reasons:
+        hints.append(f"bars with more than {cfg.max_instruments} instruments playing are "
+                     f"skipped")
+    if "too many events in an instrument" in reasons:
+        hints.append(f"an instrument plays more than {cfg.max_events_per_instrument - 2} "
+                     f"events (notes on and off, time shifts, velocity changes) in a bar")
+    if "too few events" in reasons:
+        hints.append(f"bars with fewer than {cfg.min_total_events} events in all are skipped")
+    if "pitch out of range" in reasons:
+        hints.append(f"notes outside MIDI {cfg.min_pitch}-{cfg.max_pitch}")
+    return hints

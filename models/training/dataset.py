@@ -7,7 +7,8 @@ near-copies of a training window never score the model.
 
 Transposition (training windows only, never held-out ones): each epoch every window moves
 by its own random number of semitones in the range asked for (by default the config's
-``transpose_range``), its pitched parts only (melody; a trio's melody and bass; drums never).
+``transpose_range``), its pitched parts only (melody; a trio's melody and bass; a multiperf
+bar's pitched instruments; drums never).
 It works on the class indices of the windows, not on the notes before extraction as
 Magenta's ``NoteSequenceAugmenter`` does, so a window is never re-extracted and a window
 that would leave the model's pitch range is skipped (and counted) instead of losing notes.
@@ -101,6 +102,7 @@ def transpose(ns: NoteSequence, amount: int) -> NoteSequence:
 
 SHOWN_EMPTY_PIECES = 5  # pieces without examples named one by one; the rest are counted
 FIRST_PITCH_CLASS = 2  # melody and bass classes: 0 hold, 1 note off, 2.. pitches
+PERFORMANCE_PITCHES = 128  # multiperf tokens: 0..127 note-on, 128..255 note-off of a pitch
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,7 @@ def pitched_parts(config: ModelConfig) -> tuple[int, ...]:
     """The parts of a config's windows that transposition moves: melody, a trio's melody and
     bass; never drums."""
     kind = config.converter.kind
-    if kind == "melody":
+    if kind in ("melody", "multiperf"):  # multiperf: its pitched instruments
         return (0,)
     if kind == "trio":
         return (0, 1)
@@ -180,9 +182,31 @@ def transpose_windows(classes: np.ndarray, amounts: np.ndarray, parts: Sequence[
     return moved[keep].astype(classes.dtype), keep
 
 
+def transpose_performance(classes: np.ndarray, amounts: np.ndarray, instruments: int,
+                          drum_token: int) -> tuple[np.ndarray, np.ndarray]:
+    """Multiperf windows ``[n, instruments * events, 1]`` with the note-on and note-off
+    tokens of every pitched instrument (its first token is not ``drum_token``) moved by
+    ``amounts [n]`` semitones; time shifts, velocities, programs, drums and ``PAD`` stay.
+    As Magenta's transposition of the notes before extraction would give (the events of a
+    bar keep their order when every pitch moves alike). Returns (the windows whose notes
+    stay within MIDI 0..127, the mask of those kept)."""
+    n, steps, _ = classes.shape
+    rows = classes.astype(np.int32).reshape(n, instruments, steps // instruments)
+    pitched = rows[:, :, :1] != drum_token  # [n, instruments, 1]
+    note = pitched & (rows >= 0) & (rows < 2 * PERFORMANCE_PITCHES)
+    pitch = rows % PERFORMANCE_PITCHES + amounts[:, None, None]
+    inside = (pitch >= MIN_PITCH) & (pitch <= MAX_PITCH)
+    keep = np.all(inside | ~note, axis=(1, 2))
+    moved = np.where(note, rows + amounts[:, None, None], rows).reshape(n, steps, 1)
+    return moved[keep].astype(classes.dtype), keep
+
+
 class ExampleSet:
     """The examples of some pieces under one config, as class indices ``[n, T, parts]``
-    padded to ``max_seq_len`` with their lengths.
+    padded to ``max_seq_len`` with their lengths: ``[n]``, or ``[n, segments]`` for a
+    hierarchical encoder (multiperf: each instrument's tokens up to its end token; its
+    classes keep ``PAD`` (-1) after the end token, which the model reads as a zero row and
+    never scores).
 
     With ``augment`` each epoch moves every window by its own random amount in
     ``transpose`` (semitones, both ends included; default: the config's
@@ -209,6 +233,9 @@ class ExampleSet:
             raise InputError(f"transposition range {self.transpose_range}: the lowest shift "
                              f"comes first")
         self.pitch_classes = config.converter.max_pitch - config.converter.min_pitch + 1
+        # multiperf: lengths per lowest-level segment of the hierarchical encoder
+        self.segments = config.hparams.max_seq_len // config.encoder_level_lengths[0] \
+            if config.encoder_level_lengths else None
         self.max_windows = max_windows
         self.seed = seed
         self.out_of_range: dict[int, int] = {}  # epoch -> windows skipped by transposition
@@ -234,6 +261,8 @@ class ExampleSet:
         return classes, lengths, skipped
 
     def _pad(self, examples: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        if self.segments is not None:
+            return self._pad_segments(examples)
         classes = np.zeros((len(examples), self.steps, self.parts), np.int16)
         lengths = np.zeros(len(examples), np.int32)
         for row, example in enumerate(examples):
@@ -241,6 +270,24 @@ class ExampleSet:
             classes[row, :len(example)] = example
             lengths[row] = len(example)
         return classes, lengths
+
+    def _pad_segments(self, examples: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Multiperf: every example is already ``max_seq_len`` tokens, ``PAD`` after each
+        instrument's end token; its lengths are the instruments' (``instrument_lengths``)."""
+        classes = np.full((len(examples), self.steps, self.parts), -1, np.int16)
+        lengths = np.zeros((len(examples), self.segments), np.int32)
+        for row, example in enumerate(examples):
+            example = np.asarray(example).reshape(-1)
+            if example.shape != (self.steps,):
+                raise InputError(f"a {self.config.name} example must be {self.steps} tokens, "
+                                 f"got {example.shape[0]}")
+            classes[row, :, 0] = example
+            lengths[row] = self.converter.instrument_lengths(example)
+        return classes, lengths
+
+    def _empty(self) -> tuple[np.ndarray, np.ndarray]:
+        shape = (0,) if self.segments is None else (0, self.segments)
+        return np.zeros((0, self.steps, self.parts), np.int16), np.zeros(shape, np.int32)
 
     def untransposed(self) -> np.ndarray:
         """Every window once, as extracted, in piece order: classes ``[n, T, parts]``."""
@@ -260,7 +307,7 @@ class ExampleSet:
                 classes, lengths = classes[keep], lengths[keep]
             chunks.append((classes, lengths))
         if not chunks:
-            return (np.zeros((0, self.steps, self.parts), np.int16), np.zeros(0, np.int32))
+            return self._empty()
         classes = np.concatenate([c for c, _ in chunks])
         lengths = np.concatenate([n for _, n in chunks])
         if self.transpose_range is not None:
@@ -268,8 +315,12 @@ class ExampleSet:
             # a shift per window, not per piece: a few pieces give few windows, and one shift
             # for all of a piece's windows would move the whole epoch's key a few ways only
             amounts = rng.integers(low, high + 1, size=len(classes))
-            classes, keep = transpose_windows(classes, amounts, self.pitched,
-                                              self.pitch_classes)
+            if self.segments is not None:
+                classes, keep = transpose_performance(classes, amounts, self.segments,
+                                                      self.converter.drum_token)
+            else:
+                classes, keep = transpose_windows(classes, amounts, self.pitched,
+                                                  self.pitch_classes)
             lengths = lengths[keep]
             self.out_of_range[index] = int(np.count_nonzero(~keep))
         return classes, lengths
@@ -284,9 +335,9 @@ class ExampleSet:
 @dataclass(frozen=True)
 class Batch:
     inputs: np.ndarray | None  # float32 [B, T, input_depth]; None where it is the targets'
-    # one-hot (melody, trio: the model looks rows up instead)
-    targets: np.ndarray  # int32 [B, T, parts]: class indices
-    lengths: np.ndarray  # int32 [B]
+    # one-hot (melody, trio, multiperf: the model looks rows up instead)
+    targets: np.ndarray  # int32 [B, T, parts]: class indices (multiperf: PAD -1 after ends)
+    lengths: np.ndarray  # int32 [B], or [B, segments] (multiperf: per instrument)
 
 
 class Batches:
@@ -336,7 +387,8 @@ class Batches:
         return make_batch(self.examples, np.concatenate(rows), np.concatenate(lengths))
 
 
-ONE_HOT_INPUTS = ("melody", "trio")  # converters whose encoder inputs are the targets' one-hot
+# converters whose encoder inputs are the targets' one-hot (multiperf's PAD: a zero row)
+ONE_HOT_INPUTS = ("melody", "trio", "multiperf")
 
 
 def make_batch(examples: ExampleSet, classes: np.ndarray, lengths: np.ndarray,

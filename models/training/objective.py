@@ -1,11 +1,12 @@
 """Magenta's MusicVAE objective and schedules, as functions of tensors and the step.
 
 ``MusicVAE._compute_model_loss``: the reconstruction cross-entropy summed over the steps
-within each example's length (and over parts), KL(q(z|x) || N(0, I)) summed over the
-latent dimensions, free bits ``max(kl - free_bits * ln 2, 0)``, and the KL weight
-``beta = (1 - beta_rate ** step) * max_beta``. ``music_vae_train``'s gradient rule: the
-global norm clipped to ``grad_clip``, or all gradients zeroed when the norm reaches
-``grad_norm_clip_to_zero``. ``step`` is the global step before the update.
+within each example's length (or each segment's: multiperf's instruments) and over parts,
+KL(q(z|x) || N(0, I)) summed over the latent dimensions, free bits
+``max(kl - free_bits * ln 2, 0)``, and the KL weight ``beta = (1 - beta_rate ** step) *
+max_beta``. ``music_vae_train``'s gradient rule: the global norm clipped to ``grad_clip``,
+or all gradients zeroed when the norm reaches ``grad_norm_clip_to_zero``. ``step`` is the
+global step before the update.
 """
 
 from __future__ import annotations
@@ -77,24 +78,42 @@ def check_schedule(hparams: HParams, source: str) -> None:
                           f"{schedule!r} schedule")
 
 
+def step_mask(lengths: tf.Tensor, steps: int) -> tf.Tensor:
+    """``[B, steps]``: 1 for the steps within each example's length. ``lengths`` is ``[B]``,
+    or ``[B, S]`` for examples of S equal segments each with its own length (multiperf's
+    instruments, as Magenta's hierarchical decoder splits ``x_length``)."""
+    lengths = tf.convert_to_tensor(lengths)
+    if lengths.shape.rank == 2:
+        segments = int(lengths.shape[1])
+        return tf.reshape(tf.sequence_mask(lengths, steps // segments, tf.float32), [-1, steps])
+    return tf.sequence_mask(lengths, steps, tf.float32)
+
+
 def reconstruction_loss(logits: list[tf.Tensor], targets: tf.Tensor,
                         lengths: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """Cross-entropy summed over steps within ``lengths`` and over parts, per example.
 
-    Returns (loss ``[B]``, accuracy, number of scored steps); accuracy is the argmax's
-    share of correct steps, the mean over parts (Magenta's ``metrics/accuracy``).
+    ``lengths`` as in ``step_mask``. A target below 0 (``PAD``) is never scored, whatever
+    the lengths say. Returns (loss ``[B]``, accuracy, number of scored steps); accuracy is
+    the argmax's share of correct steps, the mean over parts (Magenta's
+    ``metrics/accuracy``).
     """
-    mask = tf.sequence_mask(lengths, tf.shape(targets)[1], tf.float32)
-    steps = tf.reduce_sum(mask)
+    targets = tf.cast(targets, tf.int32)
+    within = step_mask(lengths, int(targets.shape[1]))
     loss = 0.0
     accuracies = []
+    steps = None
     for part, part_logits in enumerate(logits):
         truth = targets[:, :, part]
+        mask = within * tf.cast(truth >= 0, tf.float32)
+        part_steps = tf.reduce_sum(mask)
+        steps = part_steps if steps is None else steps
+        truth = tf.maximum(truth, 0)
         xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=truth, logits=part_logits)
-        loss += tf.reduce_sum(xent * mask, axis=1)
+        loss += tf.reduce_sum(tf.where(mask > 0, xent, 0.0), axis=1)
         hits = tf.cast(tf.equal(tf.argmax(part_logits, -1, output_type=tf.int32), truth),
                        tf.float32)
-        accuracies.append(tf.reduce_sum(hits * mask) / tf.maximum(steps, 1.0))
+        accuracies.append(tf.reduce_sum(hits * mask) / tf.maximum(part_steps, 1.0))
     return loss, tf.add_n(accuracies) / len(accuracies), steps
 
 

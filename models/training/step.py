@@ -112,7 +112,8 @@ class Steps:
         logits = self.model.decode_logits(mu, targets)
         r_loss, accuracy, steps = objective.reconstruction_loss(logits, targets, lengths)
         decoded = self.model.decode_argmax(mu, int(targets.shape[1]))
-        mask = tf.sequence_mask(lengths, tf.shape(targets)[1], tf.float32)[:, :, None]
+        mask = objective.step_mask(lengths, int(targets.shape[1]))[:, :, None]
+        mask *= tf.cast(targets >= 0, tf.float32)
         hits = tf.cast(tf.equal(decoded, targets), tf.float32) * mask
         free_accuracy = tf.reduce_sum(hits) / tf.maximum(steps * targets.shape[-1], 1.0)
         kl = objective.kl_divergence(mu, sigma)

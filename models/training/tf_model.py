@@ -1,16 +1,19 @@
 """MusicVAE in TensorFlow 2 for training: Magenta's variables, initialisation and math.
 
 The variables are created from ``expected_shapes(config)`` under exactly Magenta's names, so
-exporting a model is a dict copy. The math follows Magenta's ``BidirectionalLstmEncoder``,
+exporting a model is a dict copy; the forward passes find them through the same
+``encoder_cell_prefix`` and ``core_decoder_prefixes`` as the NumPy model. The math follows
+Magenta's ``BidirectionalLstmEncoder``, ``HierarchicalLstmEncoder`` (multiperf),
 ``CategoricalLstmDecoder`` and ``HierarchicalLstmDecoder`` (LSTMBlockCell gates i, j, f, o,
 forget bias 1.0). Things arranged for speed without changing the math:
 
 - the input side of every LSTM (a one-hot input is a row lookup, the latent vector's share
   is one product per sequence) is computed outside the time loop, which only multiplies
   the recurrent state, and stacks run layer by layer (``tf_lstm.lstm_layer``);
-- the hierarchical decoder's bars are independent while training (no autoregression in the
-  conductor; each bar's first input is the true previous step), so all bars of all examples
-  run as one batch through the three core decoders, which run side by side as a stack.
+- the hierarchical decoder's bars (multiperf: instruments) are independent while training
+  (no autoregression in the conductor; each bar's first input is the true previous step),
+  so all bars of all examples run as one batch through the core decoders (the trio's three
+  run side by side as a stack; multiperf has one).
 
 Class indices (int32) stand for one-hot vectors throughout: the cross-entropy of a one-hot
 target is the sparse cross-entropy of its index.
@@ -29,7 +32,11 @@ from latentjam.models.errors import ConfigError
 from latentjam.models.training.dataset import ONE_HOT_INPUTS
 from latentjam.models.training.tf_decoder import DecoderStack, argmax_classes, conductor
 from latentjam.models.training.tf_lstm import lstm_layer
-from latentjam.models.variables import expected_shapes
+from latentjam.models.variables import (
+    core_decoder_prefixes,
+    encoder_cell_prefix,
+    expected_shapes,
+)
 
 _SMALL_STDDEV = 0.001  # Magenta's init for encoder/mu, encoder/sigma and the *initial_state denses
 
@@ -93,8 +100,8 @@ class TrainableMusicVAE(tf.Module):
             value = values[name] if values is not None else initial_value(name, shape, rng)
             self.weights[name] = tf.Variable(np.asarray(value, np.float32), name=name)
         if config.is_hierarchical:
-            self.parts = tuple(_Part(f"core_decoder/core_decoder_{i}/decoder", depth)
-                               for i, depth in enumerate(config.output_depths))
+            self.parts = tuple(_Part(prefix, depth) for prefix, depth in zip(
+                core_decoder_prefixes(config), config.output_depths, strict=True))
         else:
             self.parts = (_Part("decoder", config.output_depth),)
 
@@ -122,17 +129,51 @@ class TrainableMusicVAE(tf.Module):
         """(mu, sigma) ``[B, z]`` of the posterior for ``inputs [B, T, input_depth]``.
 
         For one-hot inputs, ``classes [B, T, P]`` may stand in for them: layer 0's input
-        products become row lookups. ``full_length`` promises every length is T.
+        products become row lookups (``PAD`` classes, below 0, lie past a length and are
+        looked up as class 0, never read). ``full_length`` promises every length is T.
+
+        A hierarchical encoder (Magenta's HierarchicalLstmEncoder; multiperf: level lengths
+        (64, 8)) takes ``lengths [B, segments]``, each lowest-level segment's valid steps:
+        level 0 reads every segment on its own within its length, each level above reads
+        the ``[last forward h, last backward h]`` summaries of the level below at full
+        length, and mu and sigma come from the top level's summary.
         """
         w = self.weights
         lengths = tf.cast(lengths, tf.int32)
+        if classes is not None:
+            classes = tf.maximum(tf.cast(classes, tf.int32), 0)
+        levels = self.config.encoder_level_lengths
+        if not levels:
+            last = self._bidirectional(0, inputs, classes, lengths, full_length)
+        else:
+            segment = levels[0]
+
+            def split(x):
+                return None if x is None else tf.reshape(x, [-1, segment, x.shape[-1]])
+
+            last = self._bidirectional(0, split(inputs), split(classes),
+                                       tf.reshape(lengths, [-1]), False)
+            for level, segment in enumerate(levels[1:], 1):
+                below = tf.reshape(last, [-1, segment, last.shape[-1]])
+                last = self._bidirectional(level, below, None,
+                                           tf.fill([tf.shape(below)[0]], segment), True)
+        mu = tf.matmul(last, w["encoder/mu/kernel"]) + w["encoder/mu/bias"]
+        sigma = tf.nn.softplus(tf.matmul(last, w["encoder/sigma/kernel"]) + w["encoder/sigma/bias"])
+        return mu, sigma
+
+    def _bidirectional(self, level: int, inputs: tf.Tensor | None, classes: tf.Tensor | None,
+                       lengths: tf.Tensor, full_length: bool) -> tf.Tensor:
+        """One BidirectionalLstmEncoder (level ``level`` of a hierarchical one) over
+        ``inputs [N, T, D]`` (or the one-hot ``classes [N, T, P]``): ``[N, 2u]``, the top
+        layer's last forward h and last backward h."""
+        w = self.weights
         steps = int((classes if inputs is None else inputs).shape[1])
         mask = None if full_length else tf.transpose(
             tf.sequence_mask(lengths, steps, tf.float32))[:, None, :, None]
         below = None
         for layer, units in enumerate(self.hparams.enc_rnn_size):
-            cells = [f"encoder/cell_{layer}/bidirectional_rnn/{d}/multi_rnn_cell/cell_0/"
-                     f"lstm_cell/" for d in ("fw", "bw")]
+            cells = [encoder_cell_prefix(self.config, level, layer, d) + "/"
+                     for d in ("fw", "bw")]
             kernels = [w[c + "kernel"] for c in cells]
             bias = tf.stack([w[c + "bias"] for c in cells])[:, None, :]  # [2, 1, 4u]
             if below is None and inputs is None:
@@ -150,10 +191,7 @@ class TrainableMusicVAE(tf.Module):
             backward = tf.reverse_sequence(tf.transpose(out[:, 1], [1, 0, 2]), lengths,
                                            seq_axis=1, batch_axis=0)
             below = tf.concat([tf.transpose(out[:, 0], [1, 0, 2]), backward], axis=-1)
-        last = tf.concat([final_h[0], final_h[1]], axis=-1)
-        mu = tf.matmul(last, w["encoder/mu/kernel"]) + w["encoder/mu/bias"]
-        sigma = tf.nn.softplus(tf.matmul(last, w["encoder/sigma/kernel"]) + w["encoder/sigma/bias"])
-        return mu, sigma
+        return tf.concat([final_h[0], final_h[1]], axis=-1)
 
     def _lookup_inputs(self, kernels: list[tf.Variable], classes: tf.Tensor,
                        lengths: tf.Tensor) -> tf.Tensor:
@@ -188,16 +226,22 @@ class TrainableMusicVAE(tf.Module):
         (teacher forcing), or with Magenta's scheduled sampling when ``sampling`` =
         {"probability"} is given.
 
-        ``targets [B, T, P]`` are class indices; the input at step 0 is "none".
+        ``targets [B, T, P]`` are class indices; the input at step 0 is "none", and so is
+        the input after a ``PAD`` (below 0: multiperf's steps past an instrument's end
+        token, which Magenta pads with zero rows).
         """
         targets = tf.cast(targets, tf.int32)
         steps = int(targets.shape[1])
         batch = tf.shape(targets)[0]
         start = tf.broadcast_to(self._depths(), [batch, 1, len(self.parts)])
         previous = tf.concat([start, targets[:, :-1]], axis=1)
+        previous = tf.where(previous < 0, self._depths(), previous)
         if self.config.is_hierarchical:
             # All bars run as one batch: row b * bars + i is bar i of example b, whose
-            # first input is the true last class of bar i - 1 (as in Magenta's training).
+            # first input is the true last row of bar i - 1 (as in Magenta's training,
+            # which shifts the whole padded target by one step: for multiperf instrument
+            # i's first input is row 64 i - 1, a zero row unless instrument i - 1 fills
+            # all 64 steps).
             bars, steps = self.config.level_lengths
             cond = tf.reshape(self._conductor(z), [batch * bars, -1])
             previous = tf.reshape(previous, [batch * bars, steps, len(self.parts)])

@@ -280,9 +280,6 @@ def train(options: TrainOptions, report: Callable[[str], None] | None = None) ->
                                     options.max_eval_examples) < 1:
         raise InputError("num_steps must be >= 0, keep_checkpoints, checkpoint_every and "
                          "the evaluation windows >= 1")
-    if options.config is not None and options.config.encoder_level_lengths:
-        raise ConfigError(f"{options.config.name}: training a multi-instrument performance "
-                          f"model is not supported yet (its data converter is)")
     configure_threads()
     run = _Run(options)
     config, hparams = run.config, run.config.hparams
@@ -402,7 +399,8 @@ def train(options: TrainOptions, report: Callable[[str], None] | None = None) ->
             batch = next(batches)
             out = steps.train(batch.inputs, batch.targets, batch.lengths,
                               tf.constant(step, tf.int64), tf.constant([run.seed, step], tf.int64),
-                              full_length=bool(np.all(batch.lengths == hparams.max_seq_len)))
+                              full_length=batch.lengths.ndim == 1
+                              and bool(np.all(batch.lengths == hparams.max_seq_len)))
             values = {k: float(v) for k, v in out.items()}
             if not math.isfinite(values["loss"]):
                 report(f"step {step}: loss is {values['loss']}; gradients zeroed for this step")
@@ -448,6 +446,8 @@ def _report_transposition(examples: ExampleSet, report: Callable[[str], None]) -
     skipped = examples.out_of_range.get(0, 0)
     cfg = examples.config.converter
     parts = "melody and bass" if len(examples.pitched) > 1 else "melody"
+    if examples.segments is not None:
+        parts = "pitched instruments"
     report(f"training data: each window transposed by {low:+d}..{high:+d} semitones per "
            f"epoch ({parts}; drums never; held-out windows never); in the first epoch "
            f"{skipped} of {total} would leave MIDI {cfg.min_pitch}-{cfg.max_pitch} and were "

@@ -44,10 +44,11 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--render", metavar="DURATION",
                    help="render this much music offline instead (e.g. 20m, 90s, 1h30m)")
     p.add_argument("--out", type=Path, help="--render: the folder for the files (new or empty)")
-    p.add_argument("--stream", metavar="URL",
+    p.add_argument("--stream", metavar="URL", nargs="?", const="",
                    help="send the station as Ogg Vorbis to an Icecast server instead of MIDI "
-                        "ports: icecast://source:PASSWORD@HOST:PORT/MOUNT (rendered through "
-                        "FluidSynth as it goes, see `latentjam render --help`)")
+                        "ports: icecast://source:PASSWORD@HOST:PORT/MOUNT, or without a URL "
+                        "the station file's [stream] (rendered through FluidSynth as it goes, "
+                        "see `latentjam render --help`)")
     p.add_argument("--for", dest="for_", metavar="DURATION",
                    help="--stream: stop after this much music (default: never)")
     p.add_argument("--status-port", type=int, default=9090,
@@ -141,10 +142,10 @@ def run_radio(args: argparse.Namespace) -> int:
 def _stream(args: argparse.Namespace, station: Station, arranger: Arranger) -> int:
     import tempfile
 
-    from latentjam.app.icecast import parse_target
+    from latentjam.app.icecast import parse_target, stream_target
     from latentjam.app.radio_stream import stream
 
-    target = parse_target(args.stream)
+    target = parse_target(args.stream) if args.stream else stream_target(station)
     seconds = parse_duration(args.for_, "--for") if args.for_ else float("inf")
     options = sound_options(args)
     with tempfile.TemporaryDirectory(prefix="latentjam-stream-") as scratch:

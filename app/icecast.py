@@ -43,6 +43,20 @@ def parse_target(url: str) -> IcecastTarget:
                          unquote(parts.password))
 
 
+def stream_target(station) -> IcecastTarget:
+    """The target of a station file's ``[stream]``, its password from the environment."""
+    import os
+
+    config = station.stream
+    if config is None:
+        raise SettingError("--stream: give a URL (icecast://source:PASSWORD@HOST:PORT/MOUNT) "
+                           "or a [stream] table in the station file")
+    password = os.environ.get(config.password_env)
+    if not password:
+        raise SettingError(f"[stream]: set the source password in ${config.password_env}")
+    return IcecastTarget(config.host, config.port, config.mount, config.user, password)
+
+
 class IcecastSource:
     """One source connection; ``send`` the stream's bytes, ``close`` at the end."""
 

@@ -20,11 +20,36 @@ EXAMPLE_STATION = Path(__file__).resolve().parent.parent / "configs" / "radio.to
 
 
 @dataclass(frozen=True)
+class StreamConfig:
+    """Where ``radio --stream`` sends the station: an Icecast mount. The password is read
+    from an environment variable, never from the file."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    mount: str = "/radio.ogg"
+    user: str = "source"
+    password_env: str = "LATENTJAM_ICECAST_PASSWORD"
+
+    def __post_init__(self) -> None:
+        for key in ("host", "user", "password_env"):
+            if not isinstance(getattr(self, key), str) or not getattr(self, key):
+                raise SettingError(f"{key} must be a name, got {getattr(self, key)!r}")
+        if isinstance(self.port, bool) or not isinstance(self.port, int) \
+                or not 1 <= self.port <= 65535:
+            raise SettingError(f"port must be 1..65535, got {self.port!r}")
+        if not isinstance(self.mount, str) or not self.mount.startswith("/") \
+                or len(self.mount) < 2:
+            raise SettingError(f"mount must be a path such as /radio.ogg, got "
+                               f"{self.mount!r}")
+
+
+@dataclass(frozen=True)
 class Station:
     live: LiveSet
     plan: StationPlan
     energy: Mapping[str, EnergyMap]  # track name -> how energy reaches it
     seed: int | None = None  # None: a new station each start
+    stream: StreamConfig | None = None  # [stream]: where `radio --stream` sends it
 
     @property
     def blend_tracks(self) -> tuple[str, ...]:
@@ -36,6 +61,7 @@ def station_from_dict(data: Mapping[str, Any], where: str = "") -> Station:
     prefix = f"{where}: " if where else ""
     data = dict(data)
     table = data.pop("station", {})
+    stream_table = data.pop("stream", None)
     tracks = data.get("tracks")
     if not isinstance(tracks, list) or not tracks:
         raise SettingError(f"{prefix}tracks: a station needs [[tracks]]")
@@ -65,9 +91,10 @@ def station_from_dict(data: Mapping[str, Any], where: str = "") -> Station:
         energy = {track.name: build(EnergyMap, energy_tables[index],
                                     f"tracks[{index}].energy")
                   for index, track in enumerate(live.engine.tracks)}
+        stream = None if stream_table is None else build(StreamConfig, stream_table, "stream")
     except SettingError as err:
         raise SettingError(f"{prefix}{err}") from None
-    return Station(live, plan, energy, seed)
+    return Station(live, plan, energy, seed, stream)
 
 
 def load_station(path: str | Path) -> Station:

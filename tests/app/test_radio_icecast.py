@@ -147,3 +147,19 @@ def test_a_wrong_password_is_one_line(icecast):
         f"refused the source: HTTP/1.0 401 Authentication Required (check the password and "
         f"the mount)")
     assert "wrong" not in err  # the password is never printed
+
+
+def test_a_stream_from_the_station_file_takes_its_password_from_the_environment(tmp_path):
+    from latentjam.app.station_file import EXAMPLE_STATION
+
+    station = tmp_path / "radio.toml"
+    station.write_text(EXAMPLE_STATION.read_text() + '\n[stream]\nport = 9\nmount = "/r.ogg"\n'
+                       'password_env = "LJ_TEST_ICECAST"\n')
+    player = radio("--config", str(station), "--stream")
+    _, err = player.communicate(timeout=60)
+    assert player.returncode == 2
+    assert err.strip().splitlines()[-1] == ("latentjam radio: error: [stream]: set the source "
+                                            "password in $LJ_TEST_ICECAST")
+    player = radio("--stream")  # the shipped station has no [stream]
+    _, err = player.communicate(timeout=60)
+    assert "give a URL (icecast://source:PASSWORD@HOST:PORT/MOUNT) or a [stream]" in err

@@ -62,6 +62,7 @@ class Loop:
     notes: tuple[LoopNote, ...]  # sorted by start tick, then part and pitch
     bars: int
     beats_per_bar: int = BEATS_PER_BAR
+    programs: tuple[tuple[str, int], ...] = ()  # (part, program) the model chose, if it did
 
     def __post_init__(self) -> None:
         for name in ("bars", "beats_per_bar"):
@@ -102,7 +103,10 @@ def loop_from_steps(window: StepLoop, steps_per_quarter: int) -> Loop:
                            f"got {window.steps} steps")
     notes = tuple(LoopNote(n.part, n.pitch, n.velocity, n.start_step * step_ticks,
                            n.end_step * step_ticks, n.is_drum) for n in window.notes)
-    return Loop(notes, window.steps // steps_per_bar)
+    programs = {}
+    for note in window.notes:
+        programs.setdefault(note.part, note.program)
+    return Loop(notes, window.steps // steps_per_bar, programs=tuple(sorted(programs.items())))
 
 
 def steps_of(loop: Loop, steps_per_quarter: int) -> StepLoop:
@@ -132,7 +136,7 @@ def first_bars(loop: Loop, bars: int) -> Loop:
                                                    note.start_tick, cut, note.is_drum,
                                                    note.offset_ns)
         for note in loop.notes if note.start_tick < cut)
-    return Loop(kept, bars, loop.beats_per_bar)
+    return Loop(kept, bars, loop.beats_per_bar, loop.programs)
 
 
 def chain(loops: Sequence[Loop]) -> Loop:
@@ -144,11 +148,15 @@ def chain(loops: Sequence[Loop]) -> Loop:
         raise SettingError(f"loops to chain must share one meter, got beats per bar "
                            f"{sorted(meters)}")
     notes: list[LoopNote] = []
+    programs: dict[str, int] = {}
     start = 0
     for loop in loops:
         notes.extend(note.shifted(start) for note in loop.notes)
         start += loop.length_ticks
-    return Loop(tuple(notes), sum(loop.bars for loop in loops), loops[0].beats_per_bar)
+        for part, program in loop.programs:
+            programs.setdefault(part, program)
+    return Loop(tuple(notes), sum(loop.bars for loop in loops), loops[0].beats_per_bar,
+                tuple(sorted(programs.items())))
 
 
 def bar_notes(loop: Loop, bar: int, at_tick: int = 0) -> tuple[LoopNote, ...]:

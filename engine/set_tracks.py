@@ -14,7 +14,7 @@ from latentjam.engine.groove import GrooveAmounts, GrooveTemplate
 from latentjam.engine.loops import Route
 from latentjam.engine.set_config import DEFAULT_CHANNELS, TrackConfig
 from latentjam.engine.track import Ask, Track, TrackSettings
-from latentjam.models.service import DRUMS, MELODY, ModelInfo
+from latentjam.models.service import DRUMS, INSTRUMENTS, MELODY, ModelInfo
 
 
 def make_track(config: TrackConfig, index: int, info: ModelInfo, ask: Ask,
@@ -60,9 +60,16 @@ def track_routes(track: TrackConfig, kind: str, index: int) -> dict[str, Route]:
                                f"drums), not `channel`")
         channels = {**DEFAULT_CHANNELS, **track.channels}
         return {part: Route(channel - 1, track.port) for part, channel in channels.items()}
+    if kind == "multiperf":  # instrument n on channel n (1..8), drums on 10, or as mapped
+        if track.channel is not None:
+            raise SettingError(f"tracks[{index}]: a multi-instrument track takes `channels` "
+                               f"(instrument1..instrument8, drums), not `channel`")
+        channels = {**dict(zip(INSTRUMENTS, range(1, len(INSTRUMENTS) + 1), strict=True)),
+                    DRUMS: DEFAULT_CHANNELS[DRUMS], **track.channels}
+        return {part: Route(channel - 1, track.port) for part, channel in channels.items()}
     if track.channels:
-        raise SettingError(f"tracks[{index}]: `channels` is for trio models; this "
-                           f"{kind} model takes `channel`")
+        raise SettingError(f"tracks[{index}]: `channels` is for trio and multi-instrument "
+                           f"models; this {kind} model takes `channel`")
     part = DRUMS if kind == "drums" else MELODY
     channel = track.channel or DEFAULT_CHANNELS[part]
     return {part: Route(channel - 1, track.port)}

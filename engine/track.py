@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import mido
 import numpy as np
 from latentjam.engine import commands as cmd
 from latentjam.engine.blend import CORNER_SLOTS, BlendMotion, advance, cell_point, moved_to, on_grid
@@ -46,6 +47,7 @@ from latentjam.engine.loops import (
     steps_of,
 )
 from latentjam.models.service import (
+    DRUMS,
     BlendRequest,
     EncodeNotesRequest,
     EncodeRequest,
@@ -117,6 +119,7 @@ class Track:
         self._path: tuple[np.ndarray, np.ndarray] | None = None  # interpolation ends
         self._path_done = 0  # loops of the path adopted so far
         self._previous_bar: tuple[LoopNote, ...] = ()
+        self._programs: dict[Route, int] = {}  # the program each channel was last given
 
     # -- asking the model -------------------------------------------------------------------
 
@@ -239,6 +242,7 @@ class Track:
         self._loop_start_bar = bar
         self._plays = 0
         self._previous_bar = ()
+        self._programs.clear()  # a synth that joins at Start hears them again
 
     def bar_events(self, bar: int, bar_tick: int, audible: bool) -> list[tuple[TimedMessage, int]]:
         """The messages (with humanized offsets) of performance ``bar``, which starts at
@@ -256,7 +260,22 @@ class Track:
         human = humanize(notes, self._human_rng, self.settings.humanize,
                          self.current.loop.beats_per_bar, after=self._previous_bar)
         self._previous_bar = human
-        return note_messages(human, self.routes)
+        return self._program_changes(bar, bar_tick) + note_messages(human, self.routes)
+
+    def _program_changes(self, bar: int, bar_tick: int) -> list[tuple[TimedMessage, int]]:
+        """A multi-instrument model chooses each instrument's program: at a loop's first bar,
+        a program change where a part's program is not the one its channel has."""
+        if self.info.kind != "multiperf" or bar != self._loop_start_bar:
+            return []
+        out = []
+        for part, program in self.current.loop.programs:
+            route = self.routes.get(part)
+            if route is None or part == DRUMS or self._programs.get(route) == program:
+                continue
+            self._programs[route] = program
+            message = mido.Message("program_change", channel=route.channel, program=program)
+            out.append((TimedMessage(bar_tick, message, route.port), 0))
+        return out
 
     def _wants_new(self, plays: int) -> bool:
         """Whether a loop boundary after ``plays`` plays of the current loop takes a new one."""

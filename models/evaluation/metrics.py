@@ -22,7 +22,7 @@ DRUM_NAMES = ("kick", "snare", "closed hat", "open hat", "low tom", "mid tom", "
 
 
 def part_of(note: Note) -> str:
-    return note_part(note.instrument, note.is_drum)
+    return note_part("trio", note.instrument, note.is_drum)
 
 
 def step_accuracy(predicted: np.ndarray, target: np.ndarray) -> float:

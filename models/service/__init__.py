@@ -10,7 +10,7 @@ notes carry are ``MELODY``, ``BASS`` and ``DRUMS``.
 """
 
 from latentjam.models.errors import InputError, ModelError
-from latentjam.models.parts import BASS, DRUMS, MELODY, PARTS
+from latentjam.models.parts import BASS, DRUMS, INSTRUMENTS, MELODY, PARTS
 from latentjam.models.service.answer import LoadedModel, answer
 from latentjam.models.service.clips import read_clip_classes
 from latentjam.models.service.requests import (
@@ -32,8 +32,8 @@ from latentjam.models.service.requests import (
 )
 
 __all__ = [
-    "BASS", "DRUMS", "MAX_COUNT", "MAX_TEMPERATURE", "MELODY", "PARTS", "BlendRequest",
-    "DecodeRequest",
+    "BASS", "DRUMS", "INSTRUMENTS", "MAX_COUNT", "MAX_TEMPERATURE", "MELODY", "PARTS",
+    "BlendRequest", "DecodeRequest",
     "EncodeNotesRequest", "EncodeRequest", "InputError", "InterpolateRequest", "LoadedModel",
     "ModelError", "ModelInfo", "ModelRequest", "ModelResult", "SampleRequest", "StepLoop",
     "StepNote", "WalkRequest", "answer", "check_temperature", "read_clip_classes",

@@ -19,7 +19,7 @@ from latentjam.models.encodings.converters import Converter
 from latentjam.models.errors import InputError, ModelError
 from latentjam.models.inference.latent import slerp_at, walk
 from latentjam.models.notesequence import Note, NoteSequence, Tempo, TimeSignature
-from latentjam.models.parts import DRUMS, MELODY, note_part
+from latentjam.models.parts import note_part
 from latentjam.models.service.requests import (
     BlendRequest,
     DecodeRequest,
@@ -110,12 +110,16 @@ def blend_at(corners: list[np.ndarray], x: float, y: float) -> np.ndarray:
 
 
 def step_loop(classes: np.ndarray, converter: Converter) -> StepLoop:
-    """One window of decoded classes (melody or drums ``[T]``, trio ``[T, 3]``) as notes.
+    """One window of decoded classes (melody or drums ``[T]``, trio ``[T, 3]``, a
+    multi-instrument bar ``[8 * 64]`` of events) as notes, with each note's program.
 
     The converter reads the classes (as the model's own ``to_sequence`` does) at the tempo
     that makes one step last exactly one second, so its times are exact step counts."""
     config = converter.config
-    steps = int(np.shape(classes)[0]) if np.ndim(classes) else 0
+    if config.kind == "multiperf":  # events, not steps: the window is the bar
+        steps = config.window_steps
+    else:
+        steps = int(np.shape(classes)[0]) if np.ndim(classes) else 0
     steps_per_bar = config.steps_per_quarter * BEATS_PER_WINDOW_BAR
     if steps < steps_per_bar or steps % steps_per_bar:
         raise InputError(f"decoded classes must cover whole bars of {steps_per_bar} steps, "
@@ -126,10 +130,9 @@ def step_loop(classes: np.ndarray, converter: Converter) -> StepLoop:
         start, end = note.start_time, note.end_time
         if not (float(start).is_integer() and float(end).is_integer()):
             raise ModelError(f"converter put a note off the step grid: {start}..{end} steps")
-        part = note_part(note.instrument, note.is_drum) if config.kind == "trio" else \
-            DRUMS if config.kind == "drums" else MELODY
-        notes.append(StepNote(part, note.pitch, note.velocity, int(start), int(end),
-                              note.is_drum))
+        notes.append(StepNote(note_part(config.kind, note.instrument, note.is_drum),
+                              note.pitch, note.velocity, int(start), int(end), note.is_drum,
+                              note.program))
     return StepLoop(tuple(notes), steps)
 
 

@@ -197,14 +197,16 @@ class EncodeRequest:
 
 @dataclass(frozen=True, slots=True)
 class StepNote:
-    """One note on the model's step grid (16th notes for every shipped config)."""
+    """One note on the model's step grid (16th notes for the melody, drum and trio configs,
+    24 steps a beat for the multi-instrument ones)."""
 
-    part: str  # models.parts: melody, bass or drums
+    part: str  # models.parts: melody, bass, drums, instrument1..8
     pitch: int
     velocity: int
     start_step: int
     end_step: int  # > start_step
     is_drum: bool = False
+    program: int = 0  # the General MIDI program (0-127) the model gave the note's part
 
 
 @dataclass(frozen=True)

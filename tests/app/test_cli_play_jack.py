@@ -224,3 +224,20 @@ def test_the_built_in_synth_sounds_on_jack_audio(jack_server, tmp_path, only):
     samples, _ = soundfile.read(recorded)
     assert np.abs(samples).max() > 0.01  # it sounded
     assert any(port in name for name in ports) != only  # the MIDI port only without --synth-only
+
+
+def test_a_multi_instrument_model_plays_each_instrument_on_its_channel(jack_server, tmp_path,
+                                                                        magenta_fixtures):
+    fixture = magenta_fixtures / "hier-multiperf_vel_1bar_tiny"
+    if not fixture.is_dir():
+        pytest.skip(f"no multi-instrument fixture at {fixture}")
+    config = tmp_path / "band.toml"
+    config.write_text(f'[[tracks]]\nname = "band"\nmodel = "{fixture / "ckpt"}"\n'
+                      f'config = "{fixture / "config.json"}"\nmode = "hold"\nseed = 4\n')
+    code, err, received = play_and_listen("lj-band", ["--config", str(config), "--bars", "3"],
+                                          lambda player, rx: player.wait(60))
+    assert code == 0, err
+    messages = [mido.Message.from_bytes(data) for _, data in received]
+    programs = {m.channel for m in messages if m.type == "program_change"}
+    notes = {m.channel for m in messages if m.type == "note_on" and m.velocity}
+    assert len(programs) >= 2 and notes and notes <= programs | {9}

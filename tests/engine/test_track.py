@@ -313,3 +313,40 @@ def test_a_groove_is_laid_on_every_bar_before_humanize(model):
     assert moved == [step // 4] * len(on_grid)
     assert {m.message.velocity for m, _ in sum(grooved, []) if m.message.type == "note_on"} == {90}
     assert [t - 4 * BAR for t, _ in note_ons(sum(straight, []))] == on_grid
+
+
+def test_a_multi_instrument_track_routes_each_instrument_and_gives_its_program(
+        magenta_fixtures):
+    from latentjam.engine.set_config import TrackConfig
+    from latentjam.engine.set_tracks import track_routes
+
+    fixture = magenta_fixtures / "hier-multiperf_vel_1bar_tiny"
+    if not fixture.is_dir():
+        pytest.skip(f"no multi-instrument fixture at {fixture}")
+    multi = TrainedModel.load(fixture / "ckpt", fixture / "config.json")
+    routes = track_routes(TrackConfig("band", channels={"instrument2": 12}), "multiperf", 0)
+    assert routes["instrument1"] == Route(0, "main") and routes["instrument2"] == Route(11, "main")
+    assert routes["drums"] == Route(9, "main")
+
+    async def run():
+        info = ModelInfo(multi.config, "test", multi.vae.z_size, multi.window_steps)
+        track = Track("band", TrackSettings("hold", 0.0, 0.2, 2, 1, 3, HumanizeParams()), info,
+                      Asker(multi), routes, seed=4)
+        await track.first_loop()
+        events = [track.bar_events(bar, bar * BAR, True) for bar in range(4)]
+        track.cancel()
+        return track, events
+
+    track, events = asyncio.run(run())
+    loop = track.current.loop
+    assert loop.bars == 2 and loop.notes
+    programs = [(m.message.channel, m.message.program) for m, _ in events[0]
+                if m.message.type == "program_change"]
+    parts = {part: program for part, program in loop.programs if part != "drums"}
+    assert programs == [(routes[part].channel, program) for part, program in sorted(
+        parts.items())]
+    assert events[0][:len(programs)] == [e for e in events[0]
+                                         if e[0].message.type == "program_change"]
+    assert not any(m.message.type == "program_change" for m, _ in events[1] + events[2])
+    channels = {m.message.channel for bar in events for m, _ in bar}
+    assert channels <= {route.channel for route in routes.values()}

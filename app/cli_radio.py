@@ -103,7 +103,8 @@ def run_radio(args: argparse.Namespace) -> int:
                                                            "model": None}))
     station, seed = seeded(dataclasses.replace(station, live=live), seed)
     print(f"station seed {seed} (`--seed {seed}` plays these songs again)", file=sys.stderr)
-    arranger = Arranger(station.plan, station.energy, station.blend_tracks, seed)
+    arranger = Arranger(station.plan, station.energy, station.blend_tracks, seed,
+                        station.pitched_tracks)
     if args.render is not None:
         if args.out is None:
             raise SettingError("--render needs --out DIR, the folder for the files")

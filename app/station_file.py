@@ -55,6 +55,14 @@ class Station:
     def blend_tracks(self) -> tuple[str, ...]:
         return tuple(t.name for t in self.live.engine.tracks if t.mode in ("blend", "grid"))
 
+    @property
+    def pitched_tracks(self) -> tuple[str, ...]:
+        """The tracks whose models play notes of a key (all but drum models)."""
+        from latentjam.models.trained_model import model_config
+
+        return tuple(t.name for t in self.live.engine.tracks
+                     if model_config(t.model, t.config).converter.kind != "drums")
+
 
 def station_from_dict(data: Mapping[str, Any], where: str = "") -> Station:
     """A ``Station`` from parsed TOML; errors name ``where`` (the file) and the key."""

@@ -34,6 +34,35 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def in_key_shares(out: Path, cues: list[dict]) -> list[float]:
+    """Per song: the share of its pitched notes' time on its key's scale (drums aside)."""
+    from latentjam.engine.harmony import NAMES, Key
+
+    keys = {}
+    for cue in cues:
+        name, mode = cue["key"].split()
+        keys[cue["song"]] = Key(NAMES.index(name), mode == "minor")
+    shares = []
+    for path in sorted(out.glob("song-*.mid")):
+        scale = keys[int(path.stem.split("-")[1])].pitch_classes
+        on = total = 0
+        for track in mido.MidiFile(path).tracks:
+            now, started = 0, {}
+            for message in track:
+                now += message.time
+                if getattr(message, "channel", 9) == 9:
+                    continue
+                if message.type == "note_on" and message.velocity:
+                    started[message.note] = now
+                elif message.type in ("note_on", "note_off") and message.note in started:
+                    length = now - started.pop(message.note)
+                    total += length
+                    on += length if message.note % 12 in scale else 0
+        if total:
+            shares.append(on / total)
+    return shares
+
+
 def check_files(out: Path) -> dict:
     """Hanging notes, the longest silence and repeated stretches over every song file."""
     bar = bars_to_ticks(1)
@@ -79,7 +108,8 @@ def main() -> None:
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before; station "
           f"{args.config.name}, seed {args.seed}, {args.hours:g} h")
     station, seed = seeded(load_station(args.config), args.seed)
-    arranger = Arranger(station.plan, station.energy, station.blend_tracks, seed)
+    arranger = Arranger(station.plan, station.energy, station.blend_tracks, seed,
+                        station.pitched_tracks)
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "set"
         start_rss = rss_mb()
@@ -89,6 +119,7 @@ def main() -> None:
         end_rss, peak_rss = rss_mb(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         cues = [json.loads(line) for line in (out / "arrangement.jsonl").open()]
         checks = check_files(out)
+        shares = in_key_shares(out, cues)
     kinds = Counter(c["section"] for c in cues)
     print(f"rendered {args.hours:g} h in {elapsed:.1f} s: {args.hours * 3600 / elapsed:.0f}x "
           f"real time (load {os.getloadavg()[0]:.2f} after)")
@@ -97,6 +128,10 @@ def main() -> None:
           f"{checks['bars']}")
     print(f"hanging notes {checks['hanging']}, longest silence {checks['longest_silence_bars']}"
           f" bars, repeated {STRETCH_BARS}-bar stretches {checks['repeated_32_bar_stretches']}")
+    ordered = sorted(shares)
+    print(f"in-key share of the pitched notes per song: lowest {ordered[0]:.3f}, median "
+          f"{ordered[len(ordered) // 2]:.3f}, songs under 0.9: "
+          f"{sum(1 for s in shares if s < 0.9)} of {len(shares)}")
 
 
 if __name__ == "__main__":

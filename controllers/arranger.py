@@ -6,7 +6,8 @@ build, peak, break, then an outro), each a multiple of 8 bars with an energy 0-1
 is drawn near the last song's and ramps there over the first bars, never jumping. At each
 section's first bar the arranger says, per track, whether it plays and its temperature,
 walk step, blend speed and velocity spread for that energy (``EnergyMap``); at each song's
-first bar a blend or grid track's corners are drawn anew, so each song has its own sound.
+first bar a blend or grid track's corners are drawn anew, so each song has its own sound, and
+the song's key is given to every pitched track (its loops are moved into it).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from latentjam.engine import commands as cmd
 from latentjam.engine.blend import CORNER_SLOTS
 from latentjam.engine.errors import SettingError
+from latentjam.engine.harmony import Key
 
 SECTION_BARS = 8  # every section is a multiple of this
 
@@ -123,6 +125,7 @@ class Song:
     bpm: float
     from_bpm: float  # the last song's tempo, ramped from
     sections: tuple[Section, ...]
+    key: Key = Key(0)  # every pitched track's loops are moved into it
 
     @property
     def end_bar(self) -> int:
@@ -157,7 +160,9 @@ def plan_song(plan: StationPlan, number: int, start_bar: int, from_bpm: float | 
         high = min(plan.max_bpm, from_bpm + plan.bpm_step)
         bpm = float(rng.uniform(low, high))
     bpm = round(bpm, 2)
-    return Song(number, start_bar, bpm, bpm if from_bpm is None else from_bpm, tuple(sections))
+    key = Key(int(rng.integers(12)), bool(rng.integers(2)))
+    return Song(number, start_bar, bpm, bpm if from_bpm is None else from_bpm, tuple(sections),
+                key)
 
 
 @dataclass(frozen=True)
@@ -174,10 +179,12 @@ class Arranger:
     """Songs one after another, endlessly; ``at(bar)`` for bars in increasing order."""
 
     def __init__(self, plan: StationPlan, tracks: Mapping[str, EnergyMap],
-                 blend_tracks: tuple[str, ...] = (), seed: int | None = None) -> None:
+                 blend_tracks: tuple[str, ...] = (), seed: int | None = None,
+                 pitched_tracks: tuple[str, ...] = ()) -> None:
         self.plan = plan
         self.tracks = dict(tracks)
         self.blend_tracks = blend_tracks
+        self.pitched_tracks = pitched_tracks
         self._rng = np.random.default_rng(seed)
         self.song = plan_song(plan, 1, 0, None, self._rng)
         self._bpm_sent: float | None = None
@@ -201,15 +208,18 @@ class Arranger:
         section = next((s for s in song.sections if s.start_bar == bar), None)
         if section is None:
             return BarPlan(bar, bpm, tuple(commands))
-        if bar == song.start_bar and bar > 0:
-            commands += [cmd.ClearAnchors(name, CORNER_SLOTS) for name in self.blend_tracks]
+        if bar == song.start_bar:
+            if bar > 0:
+                commands += [cmd.ClearAnchors(name, CORNER_SLOTS) for name in self.blend_tracks]
+            commands += [cmd.SetKey(name, song.key.tonic, song.key.minor)
+                         for name in self.pitched_tracks]
         playing = []
         for name, energy_map in self.tracks.items():
             commands += section_commands(name, energy_map, section.energy)
             if section.energy >= energy_map.plays_from:
                 playing.append(name)
         cue = {"bar": bar, "song": song.number, "section": section.name,
-               "energy": section.energy, "bpm": bpm, "tracks": playing}
+               "energy": section.energy, "bpm": bpm, "key": str(song.key), "tracks": playing}
         return BarPlan(bar, bpm, tuple(commands), cue)
 
 

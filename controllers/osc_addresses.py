@@ -164,6 +164,9 @@ TRACK_ADDRESSES: dict[str, Callable] = {
     "blend/path": _fields(cmd.SetBlendPath, (_text,)),
     "blend/speed": _fields(cmd.SetBlendSpeed, (_number,)),
     "grid/cell": _fields(cmd.SetGridCell, (_int, _int)),  # row, column
+    # tonic 0..11 (-1: as the model wrote it), minor
+    "key": _fields(lambda track, tonic, minor=False: cmd.SetKey(
+        track, None if tonic < 0 else tonic, minor), (_int, _switch), optional=1),
     **{f"groove/{name}": _fields(lambda track, value, name=name: cmd.SetGroove(track, name,
                                                                                value),
                                  (_number,))

@@ -310,6 +310,23 @@ class SetGridCell:
         _integer("column", self.column, range(GRID_SIZES.stop - 1))
 
 
+@dataclass(frozen=True, slots=True)
+class SetKey:
+    """The key a track's pitched loops are moved into (``engine.harmony``): tonic 0..11
+    (C..B), major or minor; tonic None: loops play as the model wrote them."""
+
+    track: str
+    tonic: int | None
+    minor: bool = False
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        if self.tonic is not None:
+            _integer("tonic", self.tonic, range(12))
+        if not isinstance(self.minor, bool):
+            raise SettingError(f"minor must be true or false, got {self.minor!r}")
+
+
 GROOVE_FIELDS = ("amount", "timing", "velocity")
 
 
@@ -348,4 +365,4 @@ class ClearAnchors:
 Command = (Play | Stop | SetTempo | Panic | SetMode | SetTemperature | SetWalkStep
            | SetLoopBars | SetEvery | SaveAnchor | LoadAnchor | RecordAnchor | Interpolate | Mute
            | Solo | SetHumanize | SetBlend | SetBlendPath | SetBlendSpeed | SetGridCell
-           | ClearAnchors | SetGroove)
+           | ClearAnchors | SetGroove | SetKey)

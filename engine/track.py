@@ -34,6 +34,7 @@ from latentjam.engine.engine_state import TrackState
 from latentjam.engine.errors import EngineError, ModelRequestError, ModelWorkerError, SettingError
 from latentjam.engine.events import TimedMessage
 from latentjam.engine.groove import GrooveAmounts, GrooveTemplate, grooved
+from latentjam.engine.harmony import Key, best_shift, transposed
 from latentjam.engine.humanize import HumanizeParams, humanize
 from latentjam.engine.loops import (
     Loop,
@@ -64,6 +65,8 @@ from latentjam.models.service import (
 log = logging.getLogger(__name__)
 
 BLEND_MODES = ("blend", "grid")  # the loop is a mix of the four corners
+MIN_KEY_SHARE = 0.8  # a loop whose best move leaves less of it in the key is asked again ...
+KEY_TRIES = 3  # ... this many times at most, then the best of the last one plays
 NEW_LOOP_MODES = ("sample", "walk", *BLEND_MODES)  # a new loop every ``every`` plays
 
 Ask = Callable[[ModelRequest], Awaitable[ModelResult]]
@@ -93,6 +96,7 @@ class TrackSettings:
     grid_size: int = 5  # grid mode: cells a side
     groove: GrooveTemplate | None = None  # laid on every bar before humanize's randomness
     groove_amounts: GrooveAmounts = GrooveAmounts()
+    key: Key | None = None  # new loops' pitched notes are moved into it
 
 
 class Track:
@@ -145,12 +149,21 @@ class Track:
         return int(self._rng.integers(2 ** 31))
 
     async def _decode(self, request: ModelRequest) -> PlayingLoop:
-        result = await self._ask(request)
-        spq = self.info.steps_per_quarter
-        windows = [loop_from_steps(window, spq) for window in result.loops]
-        loop = chain(windows) if len(windows) > 1 else windows[0]
-        if self.settings.bars < loop.bars:
-            loop = first_bars(loop, self.settings.bars)
+        for attempt in range(KEY_TRIES):
+            result = await self._ask(request)
+            spq = self.info.steps_per_quarter
+            windows = [loop_from_steps(window, spq) for window in result.loops]
+            loop = chain(windows) if len(windows) > 1 else windows[0]
+            if self.settings.bars < loop.bars:
+                loop = first_bars(loop, self.settings.bars)
+            key = self.settings.key
+            if key is None:
+                break
+            shift, share = best_shift(loop.notes, key)
+            if share >= MIN_KEY_SHARE or attempt == KEY_TRIES - 1:
+                loop = dataclasses.replace(loop, notes=transposed(loop.notes, shift))
+                break
+            request = dataclasses.replace(request, seed=self._seed())  # fits no move: again
         return PlayingLoop(loop, result.z)
 
     def request_next(self, mode: str | None = None) -> None:
@@ -442,6 +455,8 @@ _APPLY: dict[type, Callable[[Track, Any], bool]] = {
         "blend", dataclasses.replace(track.settings.blend, speed=c.speed), ask=False),
     cmd.SetGridCell: Track._grid_cell,
     cmd.ClearAnchors: lambda track, c: track._clear_anchors(c.slots),
+    cmd.SetKey: lambda track, c: track._set("key", None if c.tonic is None
+                                            else Key(c.tonic, c.minor)),
     cmd.SetGroove: lambda track, c: track._set(
         "groove_amounts", dataclasses.replace(track.settings.groove_amounts,
                                               **{c.field: c.value}), ask=False),

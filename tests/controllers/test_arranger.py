@@ -18,7 +18,8 @@ TRACKS = {"drums": EnergyMap(), "lead": EnergyMap(plays_from=0.5, temperature=(0
 
 
 def run(seed: int, bars: int, plan: StationPlan | None = None):
-    arranger = Arranger(plan or StationPlan(), TRACKS, blend_tracks=("drums",), seed=seed)
+    arranger = Arranger(plan or StationPlan(), TRACKS, blend_tracks=("drums",), seed=seed,
+                        pitched_tracks=("lead",))
     return [arranger.at(bar) for bar in range(bars)], arranger
 
 
@@ -95,3 +96,16 @@ def test_each_new_song_draws_new_corners_for_the_blend_tracks():
 def test_a_bad_plan_is_refused_naming_what(make, message):
     with pytest.raises(SettingError, match=message):
         make()
+
+
+def test_each_song_gives_its_key_to_the_pitched_tracks():
+    plans, _ = run(9, 600)
+    keys = [(p.bar, c) for p in plans for c in p.commands if isinstance(c, cmd.SetKey)]
+    intros = [p for p in plans if p.cue and p.cue["section"] == "intro"]
+    assert [bar for bar, _ in keys] == [p.bar for p in intros]
+    assert all(c.track == "lead" and c.tonic is not None for _, c in keys)
+    assert len({(c.tonic, c.minor) for _, c in keys}) > 1
+    names = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+    for (_, command), intro in zip(keys, intros, strict=True):
+        assert intro.cue["key"] == (f"{names[command.tonic]} "
+                                    f"{'minor' if command.minor else 'major'}")

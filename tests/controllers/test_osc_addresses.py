@@ -56,6 +56,8 @@ T = "/latentjam/track/bass"
     (f"{T}/blend/speed", (0.05,), cmd.SetBlendSpeed("bass", 0.05)),
     (f"{T}/grid/cell", (2.0, 4), cmd.SetGridCell("bass", 2, 4)),
     (f"{T}/groove/amount", (50,), cmd.SetGroove("bass", "amount", 50.0)),
+    (f"{T}/key", (9, 1), cmd.SetKey("bass", 9, True)),
+    (f"{T}/key", (-1.0,), cmd.SetKey("bass", None)),
     (f"{T}/groove/velocity", (0.0,), cmd.SetGroove("bass", "velocity", 0.0)),
     ("/latentjam/state", (), StateQuery()),
     ("/latentjam/state", (1.0,), StateQuery()),

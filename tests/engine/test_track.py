@@ -350,3 +350,23 @@ def test_a_multi_instrument_track_routes_each_instrument_and_gives_its_program(
     assert not any(m.message.type == "program_change" for m, _ in events[1] + events[2])
     channels = {m.message.channel for bar in events for m, _ in bar}
     assert channels <= {route.channel for route in routes.values()}
+
+
+def test_a_track_with_a_key_moves_its_new_loops_into_it(model):
+    from latentjam.engine.harmony import Key, in_key_share
+
+    async def run():
+        track = make_track(model, Asker(model), temperature=0.5, every=1)
+        track.apply(cmd.SetKey("melody", 6, True))  # F# minor, before the first loop
+        await track.first_loop()
+        shares = [in_key_share(track.current.loop.notes, Key(6, True))]
+        for bar in range(0, 12, 2):
+            await asyncio.sleep(0.02)
+            await settle()
+            play_bars(track, bar, 2)
+            shares.append(in_key_share(track.current.loop.notes, Key(6, True)))
+        track.cancel()
+        return shares
+
+    shares = asyncio.run(run())
+    assert len(shares) == 7 and min(shares) >= 0.8

@@ -63,6 +63,31 @@ def in_key_shares(out: Path, cues: list[dict]) -> list[float]:
     return shares
 
 
+def density_by_energy(out: Path, cues: list[dict]) -> dict[float, float]:
+    """Note-ons a bar (every track) in the sections of each energy."""
+    bar = bars_to_ticks(1)
+    starts: dict[int, list[int]] = {}
+    song_start: dict[int, int] = {}
+    for cue in cues:
+        song_start.setdefault(cue["song"], cue["bar"])
+    for path in sorted(out.glob("song-*.mid")):
+        number, onsets = int(path.stem.split("-")[1]), []
+        for track in mido.MidiFile(path).tracks:
+            now = 0
+            for message in track:
+                now += message.time
+                if message.type == "note_on" and message.velocity:
+                    onsets.append(song_start[number] + now // bar)
+        starts[number] = onsets
+    notes, bars = Counter(), Counter()
+    for cue, following in zip(cues, cues[1:], strict=False):
+        length = following["bar"] - cue["bar"]
+        heard = sum(1 for b in starts.get(cue["song"], ()) if cue["bar"] <= b < following["bar"])
+        notes[cue["energy"]] += heard
+        bars[cue["energy"]] += length
+    return {energy: notes[energy] / bars[energy] for energy in sorted(bars) if bars[energy]}
+
+
 def check_files(out: Path) -> dict:
     """Hanging notes, the longest silence and repeated stretches over every song file."""
     bar = bars_to_ticks(1)
@@ -120,6 +145,7 @@ def main() -> None:
         cues = [json.loads(line) for line in (out / "arrangement.jsonl").open()]
         checks = check_files(out)
         shares = in_key_shares(out, cues)
+        density = density_by_energy(out, cues)
     kinds = Counter(c["section"] for c in cues)
     print(f"rendered {args.hours:g} h in {elapsed:.1f} s: {args.hours * 3600 / elapsed:.0f}x "
           f"real time (load {os.getloadavg()[0]:.2f} after)")
@@ -128,6 +154,8 @@ def main() -> None:
           f"{checks['bars']}")
     print(f"hanging notes {checks['hanging']}, longest silence {checks['longest_silence_bars']}"
           f" bars, repeated {STRETCH_BARS}-bar stretches {checks['repeated_32_bar_stretches']}")
+    print("notes a bar by section energy: " + ", ".join(f"{e:g}: {d:.1f}"
+                                                          for e, d in density.items()))
     ordered = sorted(shares)
     print(f"in-key share of the pitched notes per song: lowest {ordered[0]:.3f}, median "
           f"{ordered[len(ordered) // 2]:.3f}, songs under 0.9: "

@@ -5,7 +5,8 @@ offline. A song is a plan of sections (an intro, then rounds of the station's cy
 build, peak, break, then an outro), each a multiple of 8 bars with an energy 0-1; its tempo
 is drawn near the last song's and ramps there over the first bars, never jumping. At each
 section's first bar the arranger says, per track, whether it plays and its temperature,
-walk step, blend speed and velocity spread for that energy (``EnergyMap``); at each song's
+walk step, blend speed, velocity spread and density (notes a bar) for that energy
+(``EnergyMap``); at each song's
 first bar a blend or grid track's corners are drawn anew, so each song has its own sound, and
 the song's key is given to every pitched track (its loops are moved into it).
 """
@@ -23,6 +24,7 @@ from latentjam.engine.errors import SettingError
 from latentjam.engine.harmony import Key
 
 SECTION_BARS = 8  # every section is a multiple of this
+DENSITY_SPREAD = 0.4  # a loop within this share of its density target is taken
 
 
 def _pair(name: str, value: object, low: float, high: float) -> tuple[float, float]:
@@ -44,6 +46,7 @@ class EnergyMap:
     walk_step: tuple[float, float] = (0.05, 0.3)
     blend_speed: tuple[float, float] = (0.02, 0.15)
     velocity_spread: tuple[float, float] | None = None  # None: the track's own, unchanged
+    density: tuple[float, float] | None = None  # notes a bar wanted; None: any
 
     def __post_init__(self) -> None:
         if isinstance(self.plays_from, bool) or not isinstance(self.plays_from, int | float) \
@@ -52,9 +55,9 @@ class EnergyMap:
         for name, high in (("temperature", cmd.MAX_TEMPERATURE), ("walk_step", 1.0),
                            ("blend_speed", 1.0)):
             object.__setattr__(self, name, _pair(name, getattr(self, name), 0.0, high))
-        if self.velocity_spread is not None:
-            object.__setattr__(self, "velocity_spread",
-                               _pair("velocity_spread", self.velocity_spread, 0.0, 64.0))
+        for name in ("velocity_spread", "density"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, _pair(name, getattr(self, name), 0.0, 64.0))
 
 
 @dataclass(frozen=True)
@@ -236,6 +239,10 @@ def section_commands(track: str, energy_map: EnergyMap, energy: float) -> list[c
     ]
     if energy_map.velocity_spread is not None:
         out.append(cmd.SetHumanize(track, "velocity_spread", at(energy_map.velocity_spread)))
+    if energy_map.density is not None:  # within DENSITY_SPREAD of the energy's target
+        target = at(energy_map.density)
+        out.append(cmd.SetDensity(track, round(target * (1 - DENSITY_SPREAD), 2),
+                                  round(max(target * (1 + DENSITY_SPREAD), target + 1), 2)))
     return out
 
 

@@ -165,6 +165,8 @@ TRACK_ADDRESSES: dict[str, Callable] = {
     "blend/speed": _fields(cmd.SetBlendSpeed, (_number,)),
     "grid/cell": _fields(cmd.SetGridCell, (_int, _int)),  # row, column
     # tonic 0..11 (-1: as the model wrote it), minor
+    "density": _fields(lambda track, low, high=64.0: cmd.SetDensity(  # low < 0: any
+        track, None if low < 0 else low, high), (_number, _number), optional=1),
     "key": _fields(lambda track, tonic, minor=False: cmd.SetKey(
         track, None if tonic < 0 else tonic, minor), (_int, _switch), optional=1),
     **{f"groove/{name}": _fields(lambda track, value, name=name: cmd.SetGroove(track, name,

@@ -327,6 +327,22 @@ class SetKey:
             raise SettingError(f"minor must be true or false, got {self.minor!r}")
 
 
+@dataclass(frozen=True, slots=True)
+class SetDensity:
+    """The notes a bar a track's new loops keep within (a loop outside is asked again);
+    ``low`` None: any."""
+
+    track: str
+    low: float | None
+    high: float = 64.0
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        if self.low is not None:
+            object.__setattr__(self, "low", _number("low", self.low, 0.0, 64.0))
+            object.__setattr__(self, "high", _number("high", self.high, self.low, 64.0))
+
+
 GROOVE_FIELDS = ("amount", "timing", "velocity")
 
 
@@ -365,4 +381,4 @@ class ClearAnchors:
 Command = (Play | Stop | SetTempo | Panic | SetMode | SetTemperature | SetWalkStep
            | SetLoopBars | SetEvery | SaveAnchor | LoadAnchor | RecordAnchor | Interpolate | Mute
            | Solo | SetHumanize | SetBlend | SetBlendPath | SetBlendSpeed | SetGridCell
-           | ClearAnchors | SetGroove | SetKey)
+           | ClearAnchors | SetGroove | SetKey | SetDensity)

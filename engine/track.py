@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -65,8 +66,9 @@ from latentjam.models.service import (
 log = logging.getLogger(__name__)
 
 BLEND_MODES = ("blend", "grid")  # the loop is a mix of the four corners
-MIN_KEY_SHARE = 0.8  # a loop whose best move leaves less of it in the key is asked again ...
-KEY_TRIES = 3  # ... this many times at most, then the best of the last one plays
+MIN_KEY_SHARE = 0.8  # a loop whose best move leaves less of it in the key is asked again,
+TRIES = 3  # as one off its density or just heard, this many times at most
+HEARD = 32  # loops remembered as just heard
 NEW_LOOP_MODES = ("sample", "walk", *BLEND_MODES)  # a new loop every ``every`` plays
 
 Ask = Callable[[ModelRequest], Awaitable[ModelResult]]
@@ -97,6 +99,7 @@ class TrackSettings:
     groove: GrooveTemplate | None = None  # laid on every bar before humanize's randomness
     groove_amounts: GrooveAmounts = GrooveAmounts()
     key: Key | None = None  # new loops' pitched notes are moved into it
+    density: tuple[float, float] | None = None  # notes a bar new loops keep within
 
 
 class Track:
@@ -124,6 +127,7 @@ class Track:
         self._path_done = 0  # loops of the path adopted so far
         self._previous_bar: tuple[LoopNote, ...] = ()
         self._programs: dict[Route, int] = {}  # the program each channel was last given
+        self._heard: deque[int] = deque(maxlen=HEARD)  # fingerprints of the latest loops
 
     # -- asking the model -------------------------------------------------------------------
 
@@ -149,22 +153,36 @@ class Track:
         return int(self._rng.integers(2 ** 31))
 
     async def _decode(self, request: ModelRequest) -> PlayingLoop:
-        for attempt in range(KEY_TRIES):
+        """The loop ``request`` gives, asked again (new seeds, at most TRIES times) while it
+        fits no move into the track's key, misses its density or was heard just now; the
+        last answer plays if none does."""
+        for attempt in range(TRIES):
             result = await self._ask(request)
             spq = self.info.steps_per_quarter
             windows = [loop_from_steps(window, spq) for window in result.loops]
             loop = chain(windows) if len(windows) > 1 else windows[0]
             if self.settings.bars < loop.bars:
                 loop = first_bars(loop, self.settings.bars)
-            key = self.settings.key
-            if key is None:
+            loop, fits = self._fitted(loop, request)
+            if fits or attempt == TRIES - 1:
                 break
-            shift, share = best_shift(loop.notes, key)
-            if share >= MIN_KEY_SHARE or attempt == KEY_TRIES - 1:
-                loop = dataclasses.replace(loop, notes=transposed(loop.notes, shift))
-                break
-            request = dataclasses.replace(request, seed=self._seed())  # fits no move: again
+            request = dataclasses.replace(request, seed=self._seed())
+        self._heard.append(_fingerprint(loop))
         return PlayingLoop(loop, result.z)
+
+    def _fitted(self, loop: Loop, request: ModelRequest) -> tuple[Loop, bool]:
+        """``loop`` moved into the key, and whether it is one to play."""
+        s, fits = self.settings, True
+        if s.key is not None:
+            shift, share = best_shift(loop.notes, s.key)
+            loop = dataclasses.replace(loop, notes=transposed(loop.notes, shift))
+            fits = share >= MIN_KEY_SHARE
+        if s.density is not None:
+            low, high = s.density
+            fits = fits and low <= len(loop.notes) / loop.bars <= high
+        # a loop just heard again, where the mode means to move on
+        fresh = not isinstance(request, BlendRequest) or s.blend.path != "still"
+        return loop, fits and not (fresh and _fingerprint(loop) in self._heard)
 
     def request_next(self, mode: str | None = None) -> None:
         """Ask for the loop the settings (or ``mode``) want next. With a request in flight,
@@ -433,6 +451,10 @@ class Track:
             self._next = None
 
 
+def _fingerprint(loop: Loop) -> int:
+    return hash((loop.bars, tuple((n.pitch, n.start_tick, n.end_tick) for n in loop.notes)))
+
+
 # Command type -> handler; True: the next loop is asked anew, so the change is heard at the
 # next loop boundary.
 _APPLY: dict[type, Callable[[Track, Any], bool]] = {
@@ -457,6 +479,8 @@ _APPLY: dict[type, Callable[[Track, Any], bool]] = {
     cmd.ClearAnchors: lambda track, c: track._clear_anchors(c.slots),
     cmd.SetKey: lambda track, c: track._set("key", None if c.tonic is None
                                             else Key(c.tonic, c.minor)),
+    cmd.SetDensity: lambda track, c: track._set("density", None if c.low is None
+                                                else (c.low, c.high)),
     cmd.SetGroove: lambda track, c: track._set(
         "groove_amounts", dataclasses.replace(track.settings.groove_amounts,
                                               **{c.field: c.value}), ask=False),

@@ -109,3 +109,15 @@ def test_each_song_gives_its_key_to_the_pitched_tracks():
     for (_, command), intro in zip(keys, intros, strict=True):
         assert intro.cue["key"] == (f"{names[command.tonic]} "
                                     f"{'minor' if command.minor else 'major'}")
+
+
+def test_a_density_target_follows_the_sections_energy():
+    dense = {"drums": EnergyMap(density=(4.0, 12.0))}
+    arranger = Arranger(StationPlan(), dense, seed=10)
+    for bar in range(200):
+        plan = arranger.at(bar)
+        if plan.cue is None:
+            continue
+        (density,) = [c for c in plan.commands if isinstance(c, cmd.SetDensity)]
+        target = 4.0 + 8.0 * plan.cue["energy"]
+        assert density.low == pytest.approx(target * 0.6) and density.high >= target + 1

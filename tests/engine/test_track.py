@@ -370,3 +370,24 @@ def test_a_track_with_a_key_moves_its_new_loops_into_it(model):
 
     shares = asyncio.run(run())
     assert len(shares) == 7 and min(shares) >= 0.8
+
+
+def test_a_loop_off_its_density_is_asked_again_but_never_held_up(model):
+    async def run():
+        asker = Asker(model)
+        track = make_track(model, asker, temperature=0.5)
+        track.apply(cmd.SetDensity("melody", 200.0 / 4, 64.0))  # more notes than any loop has
+        await track.first_loop()
+        asked_for_first = len(asker.requests)
+        track.apply(cmd.SetDensity("melody", None))
+        await asyncio.sleep(0.05)
+        await settle()
+        play_bars(track, 0, 3)
+        track.cancel()
+        return asked_for_first, track
+
+    asked_for_first, track = asyncio.run(run())
+    from latentjam.engine.track import TRIES
+
+    assert asked_for_first >= TRIES  # the first loop was asked for TRIES times, then played
+    assert track.current is not None and track.loops_played == 2

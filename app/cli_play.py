@@ -200,12 +200,12 @@ def built_in_synth(args: argparse.Namespace):
 
 async def run_set(live: LiveSet, bars: int | None,
                   beside: Callable[[Performer], Awaitable[None]] | None = None,
-                  on_bar: Callable | None = None, synth=None, synth_only: bool = False
-                  ) -> None:
+                  on_bar: Callable | None = None, synth=None, synth_only: bool = False,
+                  osc_extra: Callable[[], dict[str, tuple]] | None = None) -> None:
     """Play ``live`` until Ctrl-C or SIGTERM (or ``bars`` bars), with its OSC server and
     ``beside(performer)`` (a controller such as the radio's arranger) running alongside;
     ``on_bar`` hears each bar's notes (``Performer``); ``synth`` (a ``SynthSink``) plays
-    them too, or alone with ``synth_only``."""
+    them too, or alone with ``synth_only``; ``osc_extra`` adds OSC feedback messages."""
     from latentjam.controllers.osc_server import OscServer
     from latentjam.engine.performer import Performer
 
@@ -220,7 +220,8 @@ async def run_set(live: LiveSet, bars: int | None,
                          also_to=None if synth_only else synth) as performer:
         server = None
         if live.osc.enabled:
-            server = OscServer(live.osc, submit=performer.command, state=performer.state)
+            server = OscServer(live.osc, submit=performer.command, state=performer.state,
+                               extra=osc_extra)
             host, port = await server.start()
             log.info("OSC on %s:%d (docs/osc.md)", host, port)
         outputs = ", ".join(f"{p.name!r}{'' if p.virtual else ' (existing)'}"

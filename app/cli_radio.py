@@ -133,7 +133,8 @@ def run_radio(args: argparse.Namespace) -> int:
         with built_in_synth(args) as synth:
             asyncio.run(run_set(station.live, args.bars, beside=live_station,
                                 on_bar=recorder.bar if recorder else None, synth=synth,
-                                synth_only=args.synth_only))
+                                synth_only=args.synth_only,
+                                osc_extra=live_station.osc_feedback))
     finally:
         if recorder is not None:
             recorder.close()

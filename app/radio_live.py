@@ -94,6 +94,15 @@ class LiveStation:
         self.arranger.retune(fresh.plan, fresh.energy)
         log.info("radio: SIGHUP: %s reloaded", self.path)
 
+    def osc_feedback(self) -> dict[str, tuple]:
+        """Now playing, for OSC subscribers: /latentjam/radio/..."""
+        now = self.now
+        return {"/latentjam/radio/song": (int(now.get("song", 0)),),
+                "/latentjam/radio/section": (str(now.get("section", "")),),
+                "/latentjam/radio/energy": (float(now.get("energy", 0.0)),),
+                "/latentjam/radio/key": (str(now.get("key", "")),),
+                "/latentjam/radio/uptime": (int(time.monotonic() - self.began),)}
+
     def _refresh(self, performer) -> None:
         state = performer.state()
         self.metrics.update({

@@ -87,13 +87,16 @@ class RefusalLog:
 
 class OscServer:
     """``OscServer(config, submit=performer.command, state=performer.state)``: ``submit``
-    carries out a command (``SettingError`` refuses it), ``state`` reads the engine."""
+    carries out a command (``SettingError`` refuses it), ``state`` reads the engine;
+    ``extra`` gives more feedback messages (address -> arguments), e.g. the radio's."""
 
     def __init__(self, config: OscConfig, submit: Callable[[Command], None],
-                 state: Callable[[], EngineState]) -> None:
+                 state: Callable[[], EngineState],
+                 extra: Callable[[], dict[str, tuple]] | None = None) -> None:
         self.config = config
         self._submit = submit
         self._state = state
+        self._extra = extra
         self._allow = frozenset(config.allow)
         self._transport: asyncio.DatagramTransport | None = None
         self._subscribers: OrderedDict[Address, dict[str, tuple]] = OrderedDict()  # -> sent
@@ -102,6 +105,12 @@ class OscServer:
         self.handled = 0  # messages carried out (commands and queries)
         self.rejected = 0  # messages and packets ignored, for whatever reason
         self.receive_buffer_bytes = 0  # what the kernel granted (it reports double the ask)
+
+    def _feedback(self) -> dict[str, tuple]:
+        messages = feedback(self._state())
+        if self._extra is not None:
+            messages.update(self._extra())
+        return messages
 
     async def start(self) -> tuple[str, int]:
         """Bind and serve; returns the bound (host, port) (a port of 0 picks a free one).
@@ -169,7 +178,7 @@ class OscServer:
         if isinstance(what, Ignored):
             return
         if isinstance(what, StateQuery):
-            self._send_all(sender, feedback(self._state()))
+            self._send_all(sender, self._feedback())
         elif isinstance(what, Subscribe):
             self._subscribe((sender[0], what.port or sender[1]))
         elif isinstance(what, Unsubscribe):
@@ -189,7 +198,7 @@ class OscServer:
             gone, _ = self._subscribers.popitem(last=False)
             log.info("OSC: %d subscribers already; %s:%d no longer gets feedback",
                      MAX_SUBSCRIBERS, *gone)
-        state = feedback(self._state())
+        state = self._feedback()
         self._subscribers[client] = state
         self._send_all(client, state)
 
@@ -216,7 +225,7 @@ class OscServer:
             if not self._subscribers:
                 continue
             try:
-                now = feedback(self._state())
+                now = self._feedback()
             except Exception:  # the engine's bug; feedback carries on at the next tick
                 self._reject("a feedback tick: reading the engine's state failed")
                 log.debug("OSC feedback: state() failed", exc_info=True)

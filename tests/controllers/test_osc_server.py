@@ -360,3 +360,26 @@ def test_the_receive_buffer_is_enlarged_beyond_the_default():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as fresh:
         default = fresh.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
     assert asyncio.run(run()) > default
+
+
+def test_extra_feedback_reaches_state_and_subscribers():
+    now = {"song": 1}
+
+    async def run():
+        engine = FakeEngine()
+        server = OscServer(OscConfig(port=0, feedback_hz=100), engine.command, engine.state,
+                           extra=lambda: {"/latentjam/radio/song": (now["song"],)})
+        _, port = await server.start()
+        client = Client(port)
+        client.send("/latentjam/subscribe")
+        await until(lambda: False, 0.1)
+        first = client.received()
+        now["song"] = 2
+        await until(lambda: False, 0.1)
+        update = client.received()
+        await server.close()
+        return first, update
+
+    first, update = asyncio.run(run())
+    assert first["/latentjam/radio/song"] == (1,) and "/latentjam/tempo" in first
+    assert update == {"/latentjam/radio/song": (2,)}

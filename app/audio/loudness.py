@@ -34,7 +34,7 @@ def _k_power(frequencies: np.ndarray) -> np.ndarray:
 def integrated_loudness(samples: np.ndarray, rate: int) -> float:
     """Integrated loudness in LUFS of ``samples`` ``[n]`` or ``[n, channels]`` (float, full
     scale 1.0; left and right weigh 1, as BS.1770 weighs front channels)."""
-    audio = np.asarray(samples, np.float64)
+    audio = np.asarray(samples, np.float32)  # no copy of a render's float32 samples
     audio = audio[:, None] if audio.ndim == 1 else audio
     size = int(round(BLOCK_S * rate))
     hop = max(int(round(size * (1 - OVERLAP))), 1)
@@ -44,7 +44,7 @@ def integrated_loudness(samples: np.ndarray, rate: int) -> float:
     weights[1:-1] *= 2  # each rfft bin between DC and Nyquist stands for two
     powers = []
     for start in range(0, len(audio) - size + 1, hop):
-        spectrum = np.fft.rfft(audio[start:start + size], axis=0)
+        spectrum = np.fft.rfft(audio[start:start + size].astype(np.float64), axis=0)
         powers.append(float((np.abs(spectrum) ** 2 * weights[:, None]).sum()) / size ** 2)
     powers = np.array(powers)
     loudness = -0.691 + 10 * np.log10(np.maximum(powers, 1e-30))
@@ -78,10 +78,12 @@ def limited(samples: np.ndarray, rate: int, ceiling_dbfs: float) -> np.ndarray:
     for index, wanted in enumerate(need):  # a block's gain: down at once, up slowly
         gain = min(wanted, gain * rise)
         gains[index] = gain
-    before = np.concatenate([[gains[0]], gains[:-1]])
-    ramp = np.linspace(0.0, 1.0, size, endpoint=False)
-    per_sample = (before[:, None] + (gains - before)[:, None] * ramp[None, :]).reshape(-1)
-    return (padded * per_sample[:, None].astype(np.float32))[:len(samples)]
+    before = np.concatenate([[gains[0]], gains[:-1]]).astype(np.float32)
+    ramp = np.linspace(0.0, 1.0, size, endpoint=False, dtype=np.float32)
+    per_sample = (before[:, None] + (gains.astype(np.float32) - before)[:, None]
+                  * ramp[None, :]).reshape(-1)
+    padded *= per_sample[:, None]  # in place: a long song's audio is not copied again
+    return padded[:len(samples)]
 
 
 def to_loudness(samples: np.ndarray, rate: int, target_lufs: float,

@@ -61,15 +61,18 @@ def live_set_from_dict(data: Mapping[str, Any], where: str = "") -> LiveSet:
     return LiveSet(config, osc, grooves)
 
 
-def load_live_set(path: str | Path) -> LiveSet:
-    """Read a live set's TOML file."""
-    path = Path(path)
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file's tables; a SettingError naming the file says why not."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SettingError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as err:
         raise SettingError(f"{path}: cannot read: {err}") from None
     except tomllib.TOMLDecodeError as err:
         raise SettingError(f"{path}: not valid TOML: {err}") from None
-    return live_set_from_dict(data, str(path))
+
+
+def load_live_set(path: str | Path) -> LiveSet:
+    """Read a live set's TOML file."""
+    return live_set_from_dict(read_toml(Path(path)), str(path))

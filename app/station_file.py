@@ -5,13 +5,12 @@ set (tracks, ports, clock, OSC) plus ``[station]``, the shape of its songs, and 
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from latentjam.app.set_file import LiveSet, live_set_from_dict
+from latentjam.app.set_file import LiveSet, live_set_from_dict, read_toml
 from latentjam.controllers.arranger import EnergyMap, SectionKind, StationPlan
 from latentjam.engine.errors import SettingError
 from latentjam.engine.set_config import build
@@ -107,13 +106,4 @@ def station_from_dict(data: Mapping[str, Any], where: str = "") -> Station:
 
 def load_station(path: str | Path) -> Station:
     """Read a station's TOML file."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SettingError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise SettingError(f"{path}: cannot read: {err}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise SettingError(f"{path}: not valid TOML: {err}") from None
-    return station_from_dict(data, str(path))
+    return station_from_dict(read_toml(Path(path)), str(path))

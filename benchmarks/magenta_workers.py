@@ -5,9 +5,11 @@ Usage (normally through ``magenta_reference.py`` or ``side_by_side.py``)::
     TF_USE_LEGACY_KERAS=1 /tmp/magenta-ref/.venv/bin/python benchmarks/magenta_workers.py \
         WORKER [options]
 
-WORKER is one of ``startup``, ``decode``, ``sample``, ``encode``, ``batch32``, ``trio``,
-``train``. Each prints one ``BENCH_RESULT {json}`` line (see magenta_harness.py) with its
-timings and the process's peak RSS. Decodes use temperature 1e-6 (Magenta samples from
+WORKER is one of ``startup``, ``first_midi``, ``decode``, ``sample``, ``encode``,
+``batch32``, ``trio``, ``train``. ``--threads N`` sets TensorFlow's intra- and inter-op
+thread pools to N (default: TensorFlow's own, one per core). Each prints one
+``BENCH_RESULT {json}`` line (see magenta_harness.py) with its timings and the process's
+peak RSS. Decodes use temperature 1e-6 (Magenta samples from
 ``logits / T`` and cannot take 0; at 1e-6 it is argmax in practice).
 """
 
@@ -38,6 +40,17 @@ from magenta_harness import (  # noqa: E402
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # Magenta's RNN cells need Keras 2
 NEAR_ZERO_TEMPERATURE = 1e-6
 MEL_CONFIG = "cat-mel_2bar_small"
+
+
+def set_threads(threads: int | None) -> None:
+    """Limit TensorFlow to ``threads`` compute threads (the TF1 ``Session`` that
+    ``TrainedModel`` builds takes the context's threading config when it is given none)."""
+    if not threads:
+        return
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
 
 
 def load_model(config_name: str, batch_size: int, ckpt: Path):
@@ -84,6 +97,23 @@ def startup(args: argparse.Namespace) -> dict:
             "import_tensorflow_s": round(after_tf - PROCESS_T0, 3),
             "import_music_vae_s": round(after_magenta - after_tf, 3),
             "trained_model_s": round(ready - after_magenta, 3)}
+
+
+def first_midi(args: argparse.Namespace) -> dict:
+    """Process start to the first MIDI file written: imports, ``TrainedModel``, one
+    2-bar ``sample`` at temperature 0.5 and ``note_seq``'s MIDI writer."""
+    import note_seq
+
+    model, load_s = load_model(MEL_CONFIG, 1, args.ckpt)
+    sequence = model.sample(n=1, length=32, temperature=0.5)[0]
+    args.run_dir.mkdir(parents=True, exist_ok=True)
+    path = args.run_dir / "first.mid"
+    note_seq.sequence_proto_to_midi_file(sequence, str(path))
+    written = time.time()
+    if path.stat().st_size == 0:
+        raise RuntimeError(f"{path} is empty")
+    return {"worker_t0": PROCESS_T0, "ready_at": written, "load_s": round(load_s, 3),
+            "midi": str(path), "notes": len(sequence.notes)}
 
 
 def decode(args: argparse.Namespace) -> dict:
@@ -186,7 +216,8 @@ def train(args: argparse.Namespace) -> dict:
             "examples_per_s": round(args.train_batch * 1000.0 / stats["median_ms"], 1)}
 
 
-WORKERS = {f.__name__: f for f in (startup, decode, sample, encode, batch32, trio, train)}
+WORKERS = {f.__name__: f for f in (startup, first_midi, decode, sample, encode, batch32, trio,
+                                    train)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -203,7 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-steps", type=int, default=30)
     parser.add_argument("--train-warmup", type=int, default=5)
     parser.add_argument("--train-batch", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="TensorFlow intra- and inter-op threads (default: TF's own)")
     args = parser.parse_args(argv)
+    set_threads(args.threads)
     result = WORKERS[args.worker](args)
     result.update(worker=args.worker, peak_rss_mb=peak_rss_mb())
     emit(result)

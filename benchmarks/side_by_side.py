@@ -13,6 +13,10 @@ argmax in practice, ours at 0):
 
 * ``startup``: process start to a model ready to decode (Magenta: ``TrainedModel``; ours:
   ``read_tf_checkpoint`` + ``MusicVAE``);
+* ``first_midi``: process start to the first MIDI file written, one 2-bar sample at
+  temperature 0.5 from the same checkpoint (Magenta: ``TrainedModel.sample`` and
+  ``note_seq.sequence_proto_to_midi_file``; ours: ``latentjam sample --num 1``, the CLI run
+  in the worker process);
 * ``decode``: one 2-bar melody, batch 1 (ours ``MusicVAE.decode`` gives classes, so its
   like-for-like partner is ``decode_to_tensors``; Magenta's ``decode`` also builds
   NoteSequences and is shown too);
@@ -22,9 +26,17 @@ argmax in practice, ours at 0):
   converter's tensors;
 * ``trio``: one 16-bar full-size ``hierdec-trio_16bar`` decode (the checkpoint that
   ``magenta_make_data.py`` writes: Magenta's own initialisers, never synthetic scales);
-* ``train``: cat-mel_2bar_small training steps at batch 64 on the chorale TFRecord. Magenta's
-  step time comes from a clock on every step; ours from ``latentjam train`` run for N1 and
-  N2 steps: (wall(N2) - wall(N1)) / (N2 - N1), which cancels start-up and the final save.
+* ``train``: cat-mel_2bar_small training steps at batch 64 on the chorale TFRecord, a clock
+  on every step on both sides: Magenta's ``music_vae_train`` (a timestamp after every
+  ``session.run``), ours ``latentjam train`` run in the worker process with a timestamp after
+  every step (its loss read back); the first ``--train-warmup`` steps are not counted, and the
+  intervals between the others' ends (data included) are the step times.
+
+Compute threads: ``--blas-threads N`` sets OpenBLAS's threads in our inference workers,
+``--magenta-threads N`` TensorFlow's intra- and inter-op pools in Magenta's inference workers;
+training runs with each trainer's own settings (ours: intra-op = cores, inter-op 1; Magenta:
+TensorFlow's defaults). Every process records the 1-minute load average before and after it.
+``--render A.json B.json ...`` prints earlier reports as one Markdown table.
 """
 
 from __future__ import annotations
@@ -58,7 +70,8 @@ from magenta_harness import (  # noqa: E402
 )
 from magenta_reference import magenta_versions, worker_cmd  # noqa: E402
 
-MEASUREMENTS = ("startup", "decode", "sample", "encode", "batch32", "trio", "train")
+MEASUREMENTS = ("startup", "first_midi", "decode", "sample", "encode", "batch32", "trio",
+                "train")
 # (measurement, Magenta's timing key, our timing key): the pairs whose ratio is printed.
 PAIRS = (
     ("decode", "decode_to_tensors", "decode"),
@@ -107,6 +120,22 @@ def same_latents(batch: int, z_size: int, seed: int):
 def ours_startup(args: argparse.Namespace) -> dict:
     load_ours("cat-mel_2bar_small", args.ckpt)
     return {"worker_t0": PROCESS_T0, "ready_at": time.time()}
+
+
+def ours_first_midi(args: argparse.Namespace) -> dict:
+    """``latentjam sample --num 1`` in this process, from its start to the file written."""
+    from latentjam.app.cli import main as cli_main
+
+    out = args.work_dir / "ours-first-midi"
+    shutil.rmtree(out, ignore_errors=True)
+    code = cli_main(["sample", "--model", str(args.ckpt), "--config", "cat-mel_2bar_small",
+                     "--num", "1", "--temperature", "0.5", "--seed", str(args.seed),
+                     "--out", str(out)])
+    written = time.time()
+    files = sorted(out.glob("*.mid"))
+    if code != 0 or len(files) != 1 or files[0].stat().st_size == 0:
+        raise RuntimeError(f"latentjam sample failed (exit {code}, files {files})")
+    return {"worker_t0": PROCESS_T0, "ready_at": written, "midi": str(files[0])}
 
 
 def ours_decode(args: argparse.Namespace) -> dict:
@@ -162,48 +191,51 @@ def ours_trio(args: argparse.Namespace) -> dict:
     vae, load_s = load_ours("hierdec-trio_16bar", args.trio_ckpt)
     z = same_latents(1, 512, args.seed)
     stats = time_calls({"trio_decode": lambda: vae.decode(z, length=256, temperature=0.0)},
-                       args.runs, args.warmup)
+                       args.trio_runs, args.warmup)  # as many calls as Magenta's worker
     return {"load_s": round(load_s, 3), "batch": 1, "length": 256, **stats}
 
 
-def train_command(args: argparse.Namespace, run_dir: Path, steps: int) -> list[str]:
-    return [sys.executable, "-m", "latentjam", "train", "--config", "cat-mel_2bar_small",
-            "--examples", str(args.examples), "--run-dir", str(run_dir),
-            "--num-steps", str(steps), "--batch-size", str(args.train_batch)]
-
-
-def run_measured(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, the child's own peak RSS in MB) of one command."""
-    import tempfile
-
-    with tempfile.TemporaryFile() as log:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)  # wait4: this child's own rusage
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            log.seek(0)
-            tail = log.read().decode(errors="replace")[-3000:]
-            raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{tail}")
-    return wall, round(usage.ru_maxrss / 1024.0, 1)
-
-
 def ours_train(args: argparse.Namespace) -> dict:
-    walls, rss = {}, []
-    for steps in (args.train_n1, args.train_n2):
-        run_dir = args.work_dir / f"ours-train-{steps}"
-        shutil.rmtree(run_dir, ignore_errors=True)
-        walls[steps], peak = run_measured(train_command(args, run_dir, steps))
-        rss.append(peak)
-    step_s = (walls[args.train_n2] - walls[args.train_n1]) / (args.train_n2 - args.train_n1)
-    return {"batch": args.train_batch, "n1": args.train_n1, "n2": args.train_n2,
-            "wall_n1_s": round(walls[args.train_n1], 2),
-            "wall_n2_s": round(walls[args.train_n2], 2),
-            "train_step_mean_ms": round(step_s * 1000.0, 1),
-            "steps_per_s": round(1.0 / step_s, 3),
-            "examples_per_s": round(args.train_batch / step_s, 1),
-            "train_peak_rss_mb": max(rss)}
+    """``latentjam train`` in this process, with a timestamp after every step: the same
+    clock as Magenta's worker (``magenta_workers.train``)."""
+    import latentjam.models.training.train as train_module
+    from latentjam.app.cli import main as cli_main
+
+    step_ends: list[float] = []
+
+    class ClockedSteps(train_module.Steps):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            compiled = self.train  # a tf.function, set per instance
+
+            def train(*args, **kwargs):
+                out = compiled(*args, **kwargs)
+                float(out["loss"])  # the step has run once its loss is read back
+                step_ends.append(time.perf_counter())
+                return out
+
+            self.train = train
+
+    train_module.Steps = ClockedSteps
+    run_dir = args.work_dir / "ours-train-run"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    started = time.perf_counter()
+    code = cli_main(["train", "--config", "cat-mel_2bar_small", "--examples",
+                     str(args.examples), "--run-dir", str(run_dir), "--num-steps",
+                     str(args.train_steps), "--batch-size", str(args.train_batch)])
+    if code != 0:
+        raise RuntimeError(f"latentjam train failed (exit {code})")
+    if len(step_ends) <= args.train_warmup + 1:
+        raise RuntimeError(f"only {len(step_ends)} steps were timed")
+    timed = step_ends[args.train_warmup:]
+    stats = summarize([b - a for a, b in zip(timed, timed[1:], strict=False)])
+    return {"batch": args.train_batch, "steps": len(step_ends),
+            "warmup_steps_excluded": args.train_warmup,
+            "start_to_first_step_s": round(step_ends[0] - started, 2),
+            "process_to_end_s": round(time.time() - PROCESS_T0, 2),
+            "train_step": stats,
+            "steps_per_s": round(1000.0 / stats["median_ms"], 3),
+            "examples_per_s": round(args.train_batch * 1000.0 / stats["median_ms"], 1)}
 
 
 def write_expect(args: argparse.Namespace) -> dict:
@@ -217,7 +249,8 @@ def write_expect(args: argparse.Namespace) -> dict:
     return {"written": str(args.write_expect), "z": list(z.shape), "classes": list(classes.shape)}
 
 
-OUR_WORKERS = {"startup": ours_startup, "decode": ours_decode, "sample": ours_sample,
+OUR_WORKERS = {"startup": ours_startup, "first_midi": ours_first_midi,
+               "decode": ours_decode, "sample": ours_sample,
                "encode": ours_encode, "batch32": ours_batch32, "trio": ours_trio,
                "train": ours_train}
 
@@ -229,7 +262,7 @@ def ours_runnable(name: str) -> str | None:
     needed = ["latentjam.models.inference.musicvae",
               "latentjam.models.checkpoints.tf_checkpoint"]
     if name == "train":
-        needed = ["latentjam.models.cli_train"]
+        needed = ["latentjam.app.cli_train", "latentjam.models.training.train"]
     for module in needed:
         try:
             if importlib.util.find_spec(module) is None:
@@ -251,7 +284,8 @@ def ours_runnable(name: str) -> str | None:
 
 def options_for(name: str, args: argparse.Namespace) -> dict:
     return {
-        "startup": {}, "decode": {"runs": args.runs}, "sample": {"runs": args.runs},
+        "startup": {}, "first_midi": {"run_dir": args.work_dir / "magenta-first-midi"},
+        "decode": {"runs": args.runs}, "sample": {"runs": args.runs},
         "encode": {"runs": args.runs},
         "batch32": {"runs": max(args.runs // 2, 50)},
         "trio": {"runs": args.trio_runs, "warmup": 1},
@@ -261,9 +295,13 @@ def options_for(name: str, args: argparse.Namespace) -> dict:
 
 
 def run_magenta(name: str, args: argparse.Namespace) -> dict:
-    result = run_worker(worker_cmd(args.magenta_python, name, args, **options_for(name, args)),
+    options = options_for(name, args)
+    if args.magenta_threads and name not in ("train", "startup"):
+        options["threads"] = args.magenta_threads
+    result = run_worker(worker_cmd(args.magenta_python, name, args, **options),
                         env={"TF_USE_LEGACY_KERAS": "1"})
-    if name == "startup":
+    result["threads"] = options.get("threads")
+    if name in ("startup", "first_midi"):
         result["process_start_to_ready_s"] = round(result["ready_at"] - result["spawned_at"], 3)
     return result
 
@@ -273,11 +311,13 @@ def run_ours(name: str, args: argparse.Namespace) -> dict:
            "--trio-ckpt", str(args.trio_ckpt), "--examples", str(args.examples),
            "--work-dir", str(args.work_dir), "--runs", str(args.runs),
            "--trio-runs", str(args.trio_runs), "--train-batch", str(args.train_batch),
-           "--train-n1", str(args.train_n1), "--train-n2", str(args.train_n2)]
-    threads = {} if args.blas_threads is None else {
+           "--train-steps", str(args.train_steps), "--train-warmup", str(args.train_warmup),
+           "--seed", str(args.seed)]
+    threads = {} if args.blas_threads is None or name == "train" else {
         "OPENBLAS_NUM_THREADS": str(args.blas_threads), "OMP_NUM_THREADS": str(args.blas_threads)}
     result = run_worker(cmd, env=threads)
-    if name == "startup":
+    result["threads"] = threads.get("OPENBLAS_NUM_THREADS")
+    if name in ("startup", "first_midi"):
         result["process_start_to_ready_s"] = round(result["ready_at"] - result["spawned_at"], 3)
     return result
 
@@ -298,21 +338,83 @@ def ratio_rows(results: dict) -> list[list]:
                / max(r["peak_rss_mb"] for r in results[name]["magenta"]))
         rows.append([f"{name}: {magenta_key} vs {our_key}", f"{min(m):.2f}/{max(m_p99):.2f}",
                      f"{min(o):.3f}/{max(o_p99):.3f}", f"{min(m) / min(o):.1f}x", f"{rss:.2f}"])
-    if "startup" in results and not isinstance(results["startup"]["ours"], str):
-        m = [r["process_start_to_ready_s"] for r in results["startup"]["magenta"]]
-        o = [r["process_start_to_ready_s"] for r in results["startup"]["ours"]]
-        rss = (max(r["peak_rss_mb"] for r in results["startup"]["ours"])
-               / max(r["peak_rss_mb"] for r in results["startup"]["magenta"]))
-        rows.append(["startup (s, best/worst)", f"{min(m):.2f}/{max(m):.2f}",
+    for name in ("startup", "first_midi"):
+        if name not in results or isinstance(results[name]["ours"], str):
+            continue
+        m = [r["process_start_to_ready_s"] for r in results[name]["magenta"]]
+        o = [r["process_start_to_ready_s"] for r in results[name]["ours"]]
+        rss = (max(r["peak_rss_mb"] for r in results[name]["ours"])
+               / max(r["peak_rss_mb"] for r in results[name]["magenta"]))
+        rows.append([f"{name} (s, best/worst)", f"{min(m):.2f}/{max(m):.2f}",
                      f"{min(o):.3f}/{max(o):.3f}", f"{min(m) / min(o):.1f}x", f"{rss:.2f}"])
     if "train" in results and not isinstance(results["train"]["ours"], str):
-        m = [r["train_step"]["mean_ms"] for r in results["train"]["magenta"]]
-        o = [r["train_step_mean_ms"] for r in results["train"]["ours"]]
-        rss = (max(r["train_peak_rss_mb"] for r in results["train"]["ours"])
+        m = [r["train_step"]["median_ms"] for r in results["train"]["magenta"]]
+        o = [r["train_step"]["median_ms"] for r in results["train"]["ours"]]
+        m_p99 = [r["train_step"]["p99_ms"] for r in results["train"]["magenta"]]
+        o_p99 = [r["train_step"]["p99_ms"] for r in results["train"]["ours"]]
+        rss = (max(r["peak_rss_mb"] for r in results["train"]["ours"])
                / max(r["peak_rss_mb"] for r in results["train"]["magenta"]))
-        rows.append(["train step, batch 64 (mean ms)", f"{min(m):.0f}", f"{min(o):.0f}",
-                     f"{min(m) / min(o):.2f}x", f"{rss:.2f}"])
+        rows.append([f"train step, batch {args_batch(results)}", f"{min(m):.0f}/{max(m_p99):.0f}",
+                     f"{min(o):.0f}/{max(o_p99):.0f}", f"{min(m) / min(o):.2f}x", f"{rss:.2f}"])
     return rows
+
+
+def args_batch(results: dict) -> int:
+    return results["train"]["magenta"][0]["batch"]
+
+
+# (row label, measurement, Magenta's key, our key, unit): the Markdown table's rows, in order.
+MARKDOWN_ROWS = (
+    ("decode one 2-bar melody, batch 1", "decode", "decode_to_tensors", "decode", "ms"),
+    ("decode 32 melodies, batch 32", "batch32", "decode_to_tensors_b32", "decode_b32", "ms"),
+    ("sample(n=4)", "sample", "sample_n4", "sample_n4", "ms"),
+    ("encode one 2-bar melody (`mel_00.mid`, converter included)", "encode", "encode",
+     "encode", "ms"),
+    ("same, `encode_tensors` (converter done beforehand)", "encode", "encode_tensors",
+     "encode_tensors", "ms"),
+    ("full-size hierdec-trio_16bar decode, 16 bars", "trio", "trio_decode_to_tensors",
+     "trio_decode", "s"),
+    ("process start → model ready", "startup", None, None, "s"),
+    ("process start → first MIDI file", "first_midi", None, None, "s"),
+    ("training step, cat-mel_2bar_small, batch 64", "train", "train_step", "train_step",
+     "ms"),
+)
+
+
+def _value(run: dict, key: str | None) -> float:
+    """A process's figure in seconds: its median of ``key``, or its start-to-ready time."""
+    return run["process_start_to_ready_s"] if key is None else run[key]["median_ms"] / 1000.0
+
+
+def _fmt(seconds: float, unit: str) -> str:
+    if unit == "s":
+        return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s"
+    ms = seconds * 1000.0
+    return f"{ms:.2f} ms" if ms < 10 else f"{ms:.1f} ms"
+
+
+def markdown(results: dict) -> str:
+    """One row per path: the median over processes of each process's median (its range
+    after it), Magenta's over ours, the pairs, and the load before every process."""
+    import statistics
+
+    lines = ["| path | latentjam: median of processes (range) | Magenta: median of processes "
+             "(range) | Magenta / ours | pairs | load (1 min) before each process, "
+             "Magenta; ours |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for label, name, m_key, o_key, unit in MARKDOWN_ROWS:
+        entry = results.get(name)
+        if not entry or isinstance(entry["ours"], str) or not entry["magenta"]:
+            continue
+        m = [_value(r, m_key) for r in entry["magenta"]]
+        o = [_value(r, o_key) for r in entry["ours"]]
+        mm, om = statistics.median(m), statistics.median(o)
+        loads = "; ".join(", ".join(f"{r['load_before']['loadavg_1m']:.2f}" for r in entry[side])
+                          for side in ("magenta", "ours"))
+        lines.append(f"| {label} | {_fmt(om, unit)} ({_fmt(min(o), unit)}–{_fmt(max(o), unit)}) "
+                     f"| {_fmt(mm, unit)} ({_fmt(min(m), unit)}–{_fmt(max(m), unit)}) "
+                     f"| {mm / om:.2f}× | {min(len(m), len(o))} | {loads} |")
+    return "\n".join(lines)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -334,10 +436,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--train-steps", type=int, default=30, help="Magenta's run")
     parser.add_argument("--train-warmup", type=int, default=5, help="Magenta steps not timed")
     parser.add_argument("--train-batch", type=int, default=64)
-    parser.add_argument("--train-n1", type=int, default=5, help="our shorter run")
-    parser.add_argument("--train-n2", type=int, default=25, help="our longer run")
     parser.add_argument("--blas-threads", type=int, default=None,
-                        help="OPENBLAS_NUM_THREADS for our workers (default: inherited)")
+                        help="OPENBLAS_NUM_THREADS for our inference workers (default: "
+                        "inherited)")
+    parser.add_argument("--magenta-threads", type=int, default=None,
+                        help="TensorFlow intra-/inter-op threads for Magenta's inference "
+                        "workers (default: TensorFlow's own)")
+    parser.add_argument("--render", type=Path, nargs="+", metavar="JSON",
+                        help="print earlier reports (stdout of this script) as one Markdown "
+                        "table and exit")
     parser.add_argument("--write-expect", type=Path, metavar="NPZ",
                         help="only write our greedy decodes of --ckpt (config --expect-config) "
                         "for magenta_load_check.py --expect-npz, then exit")
@@ -349,6 +456,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render:
+        merged: dict = {}
+        for path in args.render:
+            merged.update(json.loads(path.read_text())["results"])
+        print(markdown(merged))
+        return 0
     if args.write_expect:
         print(json.dumps(write_expect(args)))
         return 0
@@ -367,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"machine": machine(), "command": " ".join(sys.argv),
               "magenta_versions": magenta_versions(args.magenta_python),
               "our_blas_threads": args.blas_threads or os.environ.get("OPENBLAS_NUM_THREADS"),
+              "magenta_threads": args.magenta_threads,
               "results": {}}
     for name in names:
         why_not = ours_runnable(name)
@@ -379,7 +493,10 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 runner = run_magenta if side == "magenta" else run_ours
                 entry[side].append(runner(name, args))
-                print(f"{name} round {index} {side}: done", file=sys.stderr)
+                last = entry[side][-1]
+                print(f"{name} round {index} {side}: done in {last['wall_s']} s, load "
+                      f"{last['load_before']['loadavg_1m']} -> "
+                      f"{last['load_after']['loadavg_1m']}", file=sys.stderr, flush=True)
         if why_not:
             print(f"{name}, ours: {why_not}", file=sys.stderr)
         report["results"][name] = entry

@@ -10,7 +10,8 @@ MELODY, BASS, DRUMS = "melody", "bass", "drums"
 MAX_INSTRUMENTS = 8  # a multi-instrument model's instruments
 # a multi-instrument model's pitched instruments, in the order its converter sorts them
 INSTRUMENTS = tuple(f"instrument{n}" for n in range(1, MAX_INSTRUMENTS + 1))
-PARTS = (MELODY, BASS, DRUMS, *INSTRUMENTS)
+TRIO_PARTS = (MELODY, BASS, DRUMS)  # a trio's voices, in the order of its classes
+PARTS = (*TRIO_PARTS, *INSTRUMENTS)  # every part a set file may route
 
 
 def note_part(kind: str, instrument: int, is_drum: bool) -> str:

@@ -29,7 +29,7 @@ from latentjam.models.evaluation.metrics import (
 )
 from latentjam.models.midi_io import MIDI_SUFFIXES, find_midi_files, read_midi
 from latentjam.models.notesequence import Note, NoteSequence
-from latentjam.models.parts import BASS, DRUMS, MELODY
+from latentjam.models.parts import DRUMS, MELODY, TRIO_PARTS
 
 if TYPE_CHECKING:
     from latentjam.models.trained_model import TrainedModel
@@ -47,7 +47,7 @@ ONE_NOTE = "one-note windows"
 PITCHED_STATISTICS = (NOTES_PER_BAR, PITCH_RANGE, PITCH_CLASS, ONSET, INTERVAL, LENGTH)
 DRUM_STATISTICS = (NOTES_PER_BAR, DRUM_CLASS, DRUM_STEP)
 SHARES = (EMPTY, ONE_NOTE)
-KIND_PARTS = {"melody": (MELODY,), "drums": (DRUMS,), "trio": (MELODY, BASS, DRUMS)}
+KIND_PARTS = {"melody": (MELODY,), "drums": (DRUMS,), "trio": TRIO_PARTS}
 
 # Left edges of the notes-per-bar bins after a bin of its own for silence: a melody plays a
 # few notes a bar, a drum part tens of hits, so each gets a scale that separates its styles.

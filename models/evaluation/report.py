@@ -19,7 +19,7 @@ from latentjam.models.evaluation import metrics
 from latentjam.models.evaluation.piano_roll import save_rolls
 from latentjam.models.inference.latent import slerp
 from latentjam.models.notesequence_proto import parse_note_sequence
-from latentjam.models.parts import PARTS
+from latentjam.models.parts import TRIO_PARTS
 from latentjam.models.tfrecord import read_records
 from latentjam.models.trained_model import TrainedModel
 from latentjam.models.variables import expected_shapes
@@ -114,7 +114,7 @@ def evaluate_model(name: str, eval_path: Path, train_path: Path | None, images: 
         sampled=metrics.step_accuracy(sampled, classes),
         kl_bits=float(np.mean(np.concatenate(kls))),
         decode_ms=_decode_ms(model, rng))
-    parts = PARTS if kind == "trio" else (kind,)
+    parts = TRIO_PARTS if kind == "trio" else (kind,)
     if kind == "trio":
         result.part_accuracy = {
             part: (metrics.step_accuracy(forced[..., i], classes[..., i]),

@@ -22,7 +22,7 @@ from latentjam.models.configs import ModelConfig
 from latentjam.models.encodings.converters import get_converter
 from latentjam.models.evaluation.metrics import part_of
 from latentjam.models.inference.musicvae import MusicVAE
-from latentjam.models.parts import PARTS
+from latentjam.models.parts import TRIO_PARTS
 
 TEMPERATURE = 0.3  # where the reported regressions showed (issue 12)
 SAMPLES = {"flat": 1024, "hierarchical": 128}  # ~1 s of NumPy decoding either way
@@ -68,7 +68,7 @@ def window_health(config: ModelConfig, classes: np.ndarray) -> dict[str, PartHea
     converter = get_converter(config)
     loops = [converter.to_sequence(c).notes for c in classes]
     kind = config.converter.kind
-    parts = PARTS if kind == "trio" else (kind,)
+    parts = TRIO_PARTS if kind == "trio" else (kind,)
     out = {}
     for part in parts:
         mine = [[n for n in notes if part_of(n) == part or kind != "trio"] for notes in loops]

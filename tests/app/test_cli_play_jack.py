@@ -231,13 +231,28 @@ def test_a_multi_instrument_model_plays_each_instrument_on_its_channel(jack_serv
     fixture = magenta_fixtures / "hier-multiperf_vel_1bar_tiny"
     if not fixture.is_dir():
         pytest.skip(f"no multi-instrument fixture at {fixture}")
+    osc_port, port = free_udp_port(), "lj-band"
     config = tmp_path / "band.toml"
-    config.write_text(f'[[tracks]]\nname = "band"\nmodel = "{fixture / "ckpt"}"\n'
-                      f'config = "{fixture / "config.json"}"\nmode = "hold"\nseed = 4\n')
-    code, err, received = play_and_listen("lj-band", ["--config", str(config), "--bars", "3"],
-                                          lambda player, rx: player.wait(60))
-    assert code == 0, err
-    messages = [mido.Message.from_bytes(data) for _, data in received]
-    programs = {m.channel for m in messages if m.type == "program_change"}
-    notes = {m.channel for m in messages if m.type == "note_on" and m.velocity}
+    config.write_text(f'autostart = false\n[[tracks]]\nname = "band"\n'
+                      f'model = "{fixture / "ckpt"}"\nconfig = "{fixture / "config.json"}"\n'
+                      f'mode = "hold"\nseed = 4\n')
+    player = subprocess.Popen(
+        BASE + ["play", "--config", str(config), "--backend", "jack", "--port", port,
+                "--osc-port", str(osc_port), "--bpm", "240", "--bars", "3"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+    try:
+        wait_for_port(port)
+        with MidiReceiver(port) as rx:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+                wait_for_osc(client, osc_port)  # the listener is connected: now Play
+                client.sendto(encode("/latentjam/play", ()), ("127.0.0.1", osc_port))
+            _, err = player.communicate(timeout=60)
+            received = [mido.Message.from_bytes(d) for _, d in rx.stop(linger_s=0.2)]
+    finally:
+        if player.poll() is None:
+            player.kill()
+            player.wait()
+    assert player.returncode == 0, err
+    programs = {m.channel for m in received if m.type == "program_change"}
+    notes = {m.channel for m in received if m.type == "note_on" and m.velocity}
     assert len(programs) >= 2 and notes and notes <= programs | {9}

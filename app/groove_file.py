@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import mido
+from latentjam.app.midi_files import open_midi
 from latentjam.engine.errors import SettingError
 from latentjam.engine.groove import (
     MAX_BARS,
@@ -16,13 +17,14 @@ from latentjam.engine.groove import (
     GrooveTemplate,
     extract,
     from_dict,
+    grooved,
     to_dict,
 )
-from latentjam.engine.transport import STEPS_PER_BEAT
+from latentjam.engine.loops import LoopNote
+from latentjam.engine.transport import STEPS_PER_BEAT, ticks_per_step
 
 GROOVE_SUFFIX = ".groove"
 MAX_GROOVE_BYTES = 1 << 20
-MAX_MIDI_BYTES = 16 << 20
 DRUM_CHANNEL = 9
 
 
@@ -49,17 +51,6 @@ def write_groove(template: GrooveTemplate, path: Path) -> None:
         raise SettingError(f"{path} exists; nothing was written over it") from None
 
 
-def _midi(path: Path) -> mido.MidiFile:
-    try:
-        if path.stat().st_size > MAX_MIDI_BYTES:
-            raise SettingError(f"{path}: over {MAX_MIDI_BYTES >> 20} MiB")
-        return mido.MidiFile(path)
-    except FileNotFoundError:
-        raise SettingError(f"{path}: no such file") from None
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as err:
-        raise SettingError(f"{path}: not a readable MIDI file ({err})") from None
-
-
 def clip_onsets(midi: mido.MidiFile) -> list[tuple[float, int, int, bool]]:
     """(step, pitch, velocity, is_drum) of every note in the file, steps from its start
     counted in its own ticks (16th notes; the tempo does not matter)."""
@@ -78,7 +69,7 @@ def clip_onsets(midi: mido.MidiFile) -> list[tuple[float, int, int, bool]]:
 def extract_groove(clip: Path, bars: int | None = None) -> GrooveTemplate:
     """The template of a played clip: ``bars`` bars (default: the clip's length, at most
     MAX_BARS; a longer clip folds onto them)."""
-    onsets = clip_onsets(_midi(clip))
+    onsets = clip_onsets(open_midi(clip))
     if not onsets:
         raise SettingError(f"{clip}: no notes to take a groove from")
     if bars is None:
@@ -92,11 +83,7 @@ def apply_groove(clip: Path, template: GrooveTemplate, amounts: GrooveAmounts,
                  out: Path) -> int:
     """``clip`` with the groove laid on each note (its note-off moved with it), written to
     ``out``; returns the notes changed."""
-    from latentjam.engine.groove import grooved
-    from latentjam.engine.loops import LoopNote
-    from latentjam.engine.transport import ticks_per_step
-
-    midi = _midi(clip)
+    midi = open_midi(clip)
     if out.exists():
         raise SettingError(f"{out} exists; nothing was written over it")
     ours = ticks_per_step(STEPS_PER_BEAT)  # the engine's ticks of a step

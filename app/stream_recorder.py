@@ -90,7 +90,7 @@ def repair(path: Path) -> bool:
         event = _read_event(body, position)
         if event is None:
             break
-        _, status, size = event
+        status, size = event
         payload = body[position:position + size]
         if status == 0xFF and payload.endswith(b"\xff\x2f\x00"):
             break  # an end-of-track: what follows is not ours
@@ -107,15 +107,14 @@ def repair(path: Path) -> bool:
     return True
 
 
-def _read_event(body: bytes, position: int) -> tuple[int, int, int] | None:
-    """(delta ticks, status byte, size in bytes) of the event at ``position``, or None when
-    it is cut short (the events written here always carry their status byte)."""
-    delta, cursor = 0, position
+def _read_event(body: bytes, position: int) -> tuple[int, int] | None:
+    """(status byte, size in bytes with its delta time) of the event at ``position``, or
+    None when it is cut short (the events written here always carry their status byte)."""
+    cursor = position
     while cursor < len(body):
         byte = body[cursor]
         cursor += 1
-        delta = (delta << 7) | (byte & 0x7F)
-        if not byte & 0x80:
+        if not byte & 0x80:  # the delta time's last byte
             break
     else:
         return None
@@ -132,7 +131,7 @@ def _read_event(body: bytes, position: int) -> tuple[int, int, int] | None:
         size = cursor + 3 - position
     else:
         return None
-    return (delta, status, size) if position + size <= len(body) else None
+    return (status, size) if position + size <= len(body) else None
 
 
 class StreamRecorder:

@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import mido
 import numpy as np
 from latentjam.app.audio.loudness import integrated_loudness, to_loudness
 from latentjam.app.audio.soundfont import find_fluidsynth, find_soundfont
+from latentjam.app.midi_files import open_midi
 from latentjam.engine.errors import SettingError
 
 AUDIO_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"),
@@ -29,7 +29,6 @@ AUDIO_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"),
 TAIL_S = 2.0  # most audio kept after the last note-off (reverb, release)
 SILENT_DBFS = -80.0  # a tail below this has died away
 FADE_S = 0.02  # the last moment of a cut tail fades out, so the cut does not click
-MAX_MIDI_BYTES = 16 << 20
 DEFAULT_LUFS = -16.0
 PEAK_DBFS = -1.0
 WRITE_FRAMES = 1 << 14
@@ -72,19 +71,8 @@ def check_output(path: Path) -> tuple[str, str]:
 
 def last_note_off_s(path: Path) -> float:
     """When the last note of a MIDI file ends, in seconds (its tempo map followed)."""
-    try:
-        size = path.stat().st_size
-    except OSError as err:
-        raise SettingError(f"{path}: cannot read ({err.strerror})") from None
-    if size > MAX_MIDI_BYTES:
-        raise SettingError(f"{path}: {size} bytes, over the {MAX_MIDI_BYTES >> 20} MiB a MIDI "
-                           f"file may have here")
-    try:
-        midi = mido.MidiFile(path)
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as err:
-        raise SettingError(f"{path}: not a readable MIDI file ({err})") from None
     now, last = 0.0, None
-    for message in midi:
+    for message in open_midi(path):
         now += message.time
         if message.type in ("note_on", "note_off"):
             last = now

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import socket
 import statistics
@@ -156,7 +157,12 @@ def follow(seconds: float) -> dict:
         if sixteenths >= 16:  # after the first bar, which starts on a held-up pulse
             errors.append(abs(stamp - (grid_ns + sixteenths * 6 * period_ns)) / 1e6)
     kinds = [mido.Message.from_bytes(d).type for _, d in received]
+    before_restart = err.split("is back; following it again")[0]
+    skipped = max((int(n) for n in re.findall(r"(\d+) clock pulses in all were too late",
+                                             before_restart)), default=0)
     return {"master pulses": count, "forwarded pulses": len(pulses),
+            "pulses skipped in stalls": skipped,
+            "pulses gained or lost": len(pulses) + skipped - count,
             "phase p50 ms": statistics.median(errors) if errors else float("nan"),
             "phase p99 ms": percentile(errors, 0.99) if errors else float("nan"),
             "restarted master's Stop obeyed": kinds.count("stop") >= 2,

@@ -274,17 +274,22 @@ class Performer:
         self._queue.clear()
         self.output.panic()
         self._send_transport(mido.Message("stop"), OutputThread.now_ns())
+        if self._resync_pending:  # the Stop puts the receivers right; the count is told
+            self._resync_pending = False
+            log.warning("the engine stalled: %d clock pulses in all were too late to forward "
+                        "before the Stop", self.skipped_pulses)
         log.info("stop at bar %d", event.tick // self._bar_ticks + 1)
 
     def _forward_pulse(self, pulse: Pulsed) -> None:
         """A followed master's pulse, out at once to the clock ports: one for each it sends,
         never one it did not, and each before the Stop that follows it (the pulses of a
-        leading clock come from the bars). Pulses that waited out a stall of the engine are
-        dropped, and the receivers put back on the grid at the next 16th note."""
+        leading clock come from the bars). A pulse held up less than a 16th note goes late
+        (a receiver's count stays the master's); pulses that waited out a longer stall of the
+        engine are dropped, and the receivers put back on the grid at the next 16th note."""
         if not self._playing:
             return
         now = OutputThread.now_ns()
-        if now - pulse.at_ns > LATE_DROP_NS:
+        if now - pulse.at_ns > _forward_late_ns(self._bpm):
             self._resync_pending = True
             self.skipped_pulses += 1
             return
@@ -444,6 +449,13 @@ class Performer:
         tracks = tuple(track.state(*self._routing[track.name]) for track in self.tracks)
         return EngineState(self._playing, self.clock.kind, self.clock.status(), bpm, tick,
                            bar, beat, tracks, self.skipped_notes, self.skipped_pulses)
+
+
+def _forward_late_ns(bpm: float) -> float:
+    """How late a followed pulse may still be forwarded: one 16th note (six pulses) at
+    ``bpm``, so a short stall never costs a receiver a pulse and a long one never sends it a
+    burst of more than a 16th; at least what any message may be late."""
+    return max(TICKS_PER_MIDI_BEAT / PPQN * 60e9 / bpm, LATE_DROP_NS)
 
 
 # The commands the performer carries out itself; every other command is a track's.

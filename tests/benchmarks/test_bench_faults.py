@@ -15,7 +15,11 @@ def test_the_quick_fault_run_keeps_the_music_going(jack_server):
                           text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     figures = dict(line.rsplit(": ", 1) for line in done.stdout.splitlines() if ": " in line)
-    assert figures["follow: forwarded pulses"] == figures["follow: master pulses"]
+    # every pulse of the master forwarded, or left out in a stall and counted (the receivers
+    # then put back with Song Position Pointer); never one gained
+    assert figures["follow: pulses gained or lost"] == "0"
+    master = int(figures["follow: master pulses"])
+    assert int(figures["follow: pulses skipped in stalls"]) < master // 10
     for check in ("follow: restarted master's Stop obeyed", "follow: followed again",
                   "faults: anchor refused or loaded, one line each",
                   "faults: stall resynced with Song Position",

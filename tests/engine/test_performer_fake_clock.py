@@ -449,7 +449,7 @@ def test_a_tempo_change_moves_what_was_not_handed_over_and_nothing_that_was(mode
 # -- a following clock -----------------------------------------------------------------------
 
 
-def test_a_follower_forwards_its_masters_pulses_and_resyncs_after_late_ones(models):
+def test_a_follower_forwards_its_masters_pulses_and_resyncs_after_a_stall(models):
     sink = MemorySink()
     clock = FakeFollower(FAST_BPM)
 
@@ -466,18 +466,20 @@ def test_a_follower_forwards_its_masters_pulses_and_resyncs_after_late_ones(mode
                 clock.follow(timeline, Pulsed(tick, now() - 10 ** 9))
             for tick in (100, 120, 140):  # 100 is no 16th note: the resync waits for 120
                 clock.follow(timeline, Pulsed(tick, now()))
-            await until(lambda: len(transport_messages(sink)) >= 9, "the forwarded pulses")
+            # held up 100 ms, less than a 16th note at the master's 120 BPM: late, not lost
+            clock.follow(timeline, Pulsed(160, now() - 100_000_000))
+            await until(lambda: len(transport_messages(sink)) >= 10, "the forwarded pulses")
             await asyncio.sleep(0.02)  # nothing more may come
             return list(transport_messages(sink)), performer.state()
     transport, state = asyncio.run(run())
 
     assert [m.type for m in transport] == ["start", "clock", "clock", "clock", "stop",
-                                           "songpos", "continue", "clock", "clock"]
+                                           "songpos", "continue", "clock", "clock", "clock"]
     assert transport[5].pos == 120 // TICKS_PER_MIDI_BEAT
     assert state.skipped_pulses == 3 and state.skipped_notes == 0
     assert state.clock_status == "playing"
     assert transport_messages(sink)[-1].type == "stop"  # close's
-    assert pulse_count(sink) == 5  # none made from the bars
+    assert pulse_count(sink) == 6  # none made from the bars
 
 
 # -- commands --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Shared test fixtures: where Magenta's reference fixtures live."""
+"""Shared test fixtures: where Magenta's reference fixtures live, the JACK server, models."""
 
 from __future__ import annotations
 
@@ -23,6 +23,14 @@ def magenta_fixtures() -> Path:
     if not (path / "cat-mel_2bar_small" / "reference.json").is_file():
         pytest.skip(f"Magenta reference fixtures not found at {path} (set LATENTJAM_FIXTURES)")
     return path
+
+
+@pytest.fixture(scope="session")
+def multiperf_fixture() -> Path:
+    """The tiny ``hier-multiperf_vel_1bar`` checkpoint and what Magenta computed with it, kept
+    in the repository (its ``build_multiperf_fixtures.py`` made them in ``../shared/magenta-ref``'s
+    environment)."""
+    return Path(__file__).resolve().parent / "fixtures" / "magenta" / "hier-multiperf_vel_1bar_tiny"
 
 
 @pytest.fixture(scope="session")

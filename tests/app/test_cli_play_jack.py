@@ -227,10 +227,8 @@ def test_the_built_in_synth_sounds_on_jack_audio(jack_server, tmp_path, only):
 
 
 def test_a_multi_instrument_model_plays_each_instrument_on_its_channel(jack_server, tmp_path,
-                                                                        magenta_fixtures):
-    fixture = magenta_fixtures / "hier-multiperf_vel_1bar_tiny"
-    if not fixture.is_dir():
-        pytest.skip(f"no multi-instrument fixture at {fixture}")
+                                                                        multiperf_fixture):
+    fixture = multiperf_fixture
     osc_port, port = free_udp_port(), "lj-band"
     config = tmp_path / "band.toml"
     config.write_text(f'autostart = false\n[[tracks]]\nname = "band"\n'

@@ -316,13 +316,11 @@ def test_a_groove_is_laid_on_every_bar_before_humanize(model):
 
 
 def test_a_multi_instrument_track_routes_each_instrument_and_gives_its_program(
-        magenta_fixtures):
+        multiperf_fixture):
     from latentjam.engine.set_config import TrackConfig
     from latentjam.engine.set_tracks import track_routes
 
-    fixture = magenta_fixtures / "hier-multiperf_vel_1bar_tiny"
-    if not fixture.is_dir():
-        pytest.skip(f"no multi-instrument fixture at {fixture}")
+    fixture = multiperf_fixture
     multi = TrainedModel.load(fixture / "ckpt", fixture / "config.json")
     routes = track_routes(TrackConfig("band", channels={"instrument2": 12}), "multiperf", 0)
     assert routes["instrument1"] == Route(0, "main") and routes["instrument2"] == Route(11, "main")
@@ -331,7 +329,7 @@ def test_a_multi_instrument_track_routes_each_instrument_and_gives_its_program(
     async def run():
         info = ModelInfo(multi.config, "test", multi.vae.z_size, multi.window_steps)
         track = Track("band", TrackSettings("hold", 0.0, 0.2, 2, 1, 3, HumanizeParams()), info,
-                      Asker(multi), routes, seed=4)
+                      Asker(multi), routes, seed=1)
         await track.first_loop()
         events = [track.bar_events(bar, bar * BAR, True) for bar in range(4)]
         track.cancel()

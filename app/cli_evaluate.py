@@ -1,6 +1,9 @@
 """``latentjam evaluate``: measure the shipped models on their held-out splits and write the
 report (docs/models.md) with its pictures; with ``--like DIR``, a table of how close each named
-model's samples come to the MIDI files in DIR (a band's style, ``evaluation.likeness``)."""
+model's samples come to the MIDI files in DIR (a band's style, ``evaluation.likeness``); with
+``--unseen DIR``, how well they reconstruct music from other sources, beside the
+always-"no event" baseline (``evaluation.reconstruction``; a section of the report when
+``--data`` is given too)."""
 
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ REPORT_SAMPLES = 1000  # per temperature: the report's statistics settle to 2 di
 LIKE_SAMPLES = 100
 LIKE_TEMPERATURE = 0.5
 MIN_SAMPLES = 8
+UNSEEN_DEFAULT_MODELS = ("melody", "drums", "trio")
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -39,10 +43,18 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                     "statistic (notes per bar, pitch range, pitch classes, onsets, intervals, "
                     "note lengths, drum classes and steps, empty and one-note windows), its "
                     "distance to the MIDI files in DIR, and how much closer or farther than "
-                    "the first model each other one is.")
+                    "the first model each other one is. With --unseen DIR: per model and "
+                    "part, the reconstruction accuracy of the windows of the MIDI files in "
+                    "DIR beside the share of their steps where nothing starts.")
     p.add_argument("--like", type=Path, metavar="DIR",
                    help="a folder of MIDI files (a band's songs): compare the models' samples "
                         "with them instead of writing the report")
+    p.add_argument("--unseen", type=Path, metavar="DIR",
+                   help="a folder of MIDI files from other sources than the models' data: "
+                        "how well each model reconstructs their windows, per part, beside "
+                        "always answering \"no event\"; with --data it is a section of the "
+                        "report, alone a table of the --model(s) (default: melody, drums, "
+                        "trio)")
     p.add_argument("--model", action="append", default=[], metavar="MODEL",
                    help="a model to compare with --like DIR: a kind (melody, drums, trio), a "
                         "shipped model, a checkpoint or a .midime file; repeat for more, the "
@@ -82,12 +94,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from latentjam.models.defaults import shipped_models
 
     if args.like is not None:
+        if args.unseen is not None:
+            raise InputError("--unseen and --like are two different measures; give one")
         return run_likeness(args)
+    if args.unseen is not None and not args.data:
+        return run_unseen(args)
     samples = REPORT_SAMPLES if args.samples is None else args.samples
     if samples < MIN_SAMPLES:
         raise InputError(f"--samples must be at least {MIN_SAMPLES}, got {samples}")
     if args.markdown is not None:
-        raise InputError("--markdown goes with --like DIR; the report is written to --out")
+        raise InputError("--markdown goes with --like DIR or --unseen DIR alone; the report "
+                         "is written to --out")
     out = args.out or REPORT
     images = args.images or REPORT_IMAGES
     data = _data_dirs(args.data)
@@ -116,8 +133,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             continue
         results.append(evaluate_model(
             name, eval_path, folder / "train.tfrecord", images, out.parent,
-            samples=samples, seed=args.seed,
-            progress=lambda text: print(f"evaluate: {text}", file=sys.stderr, flush=True)))
+            samples=samples, seed=args.seed, progress=_progress, unseen=args.unseen))
     command = "latentjam " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "latentjam evaluate"
     date = datetime.now(UTC).strftime("%Y-%m-%d")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -136,6 +152,41 @@ def _names(args: argparse.Namespace) -> list[str]:
 
 def _progress(text: str) -> None:
     print(f"evaluate: {text}", file=sys.stderr, flush=True)
+
+
+def run_unseen(args: argparse.Namespace) -> int:
+    """``evaluate --unseen DIR``: each named model's reconstruction of the windows of the
+    MIDI files in DIR, per part, beside the always-"no event" baseline."""
+    from latentjam.models.evaluation import reconstruction
+    from latentjam.models.midi_io import read_midi
+    from latentjam.models.trained_model import TrainedModel
+
+    if args.out is not None:
+        raise InputError("--out is the report's file; with --unseen alone write the table "
+                         "with --markdown FILE")
+    from latentjam.models.evaluation.likeness import band_files
+
+    band_files(args.unseen.expanduser())  # a missing or empty folder said before any model loads
+    names = _names(args) or list(UNSEEN_DEFAULT_MODELS)
+    labels = _labels(names)
+    models = {label: TrainedModel.load(name) for label, name in zip(labels, names, strict=True)}
+    reader = functools.cache(read_midi)  # one folder, read once for models of several kinds
+    rows = []
+    for label, model in models.items():
+        _progress(f"{label}: reading {args.unseen}")
+        found = reconstruction.files_windows(model, args.unseen, reader)
+        for reason in found.skipped:
+            _progress(f"{label}: skipping {reason}")
+        _progress(f"{label}: {len(found.classes)} distinct windows from {found.used} of "
+                  f"{found.files} files")
+        rows.append((label, reconstruction.score(model, found.classes, _progress)))
+    print(reconstruction.render_table(rows), end="")
+    if args.markdown is not None:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(reconstruction.render_table(rows, markdown=True),
+                                 encoding="utf-8")
+        _progress(f"wrote {args.markdown}")
+    return 0
 
 
 def run_likeness(args: argparse.Namespace) -> int:

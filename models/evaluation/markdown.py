@@ -8,6 +8,8 @@ from latentjam.models.evaluation.report import (
     ACCURACY_TARGETS,
     FEW_NOTES_TARGET,
     TEMPERATURES,
+    UNSEEN_MARGIN,
+    UNSEEN_TARGETS,
     ModelResult,
 )
 
@@ -21,7 +23,9 @@ def render_report(results: list[ModelResult], command: str, skipped: dict[str, s
              "families never seen in training). *Teacher-forced* accuracy: the share of steps "
              "whose class the decoder predicts when fed the true previous step; *sampled* "
              "(the MusicVAE paper's reconstruction accuracy): the share of steps right when "
-             "the window is decoded free-running (argmax) from the encoder's mean. Sample "
+             "the window is decoded free-running (argmax) from the encoder's mean; beside "
+             "them, *always \"no event\"*: the share of the same steps where nothing starts, "
+             "what a model answering silence at every step would score. Sample "
              "statistics compare prior samples with training windows read the same way; the "
              "pitch-class distance is total variation (0 equal, 1 disjoint).", ""]
     for name, reason in skipped.items():
@@ -43,11 +47,14 @@ def _section(r: ModelResult) -> list[str]:
               f"| evaluation windows | {r.eval_windows:,} |",
               f"| teacher-forced accuracy per step | {r.teacher_forced:.3f} |",
               f"| sampled reconstruction accuracy per step | {r.sampled:.3f} |",
-              *(f"| {part}: teacher-forced / sampled accuracy | {forced:.3f} / {drawn:.3f} |"
-                for part, (forced, drawn) in r.part_accuracy.items()),
+              f'| always "no event", the same steps | {r.no_event:.3f} |',
+              *(f'| {p.part}: teacher-forced / sampled accuracy / always "no event" | '
+                f"{p.teacher_forced:.3f} / {p.sampled:.3f} / {p.no_event:.3f} |"
+                for p in r.part_accuracy),
               f"| KL (bits, mean per window) | {r.kl_bits:.1f} |",
               f"| interpolation: steps changed between neighbouring points / between the "
               f"ends | {r.interpolation[0]:.3f} / {r.interpolation[1]:.3f} |", ""]
+    lines += _unseen_table(r)
     lines += _sample_table(r)
     if "drums" in r.data or any("drums" in s for s in r.samples.values()):
         lines += _drum_table(r)
@@ -55,6 +62,20 @@ def _section(r: ModelResult) -> list[str]:
     lines += [f"![{caption}]({path})" for caption, path in r.images]
     lines += ["", "Where it is weak:", ""]
     lines += [f"- {weakness}" for weakness in _weaknesses(r)] or ["- no target missed"]
+    return lines + [""]
+
+
+def _unseen_table(r: ModelResult) -> list[str]:
+    if r.unseen is None:
+        return []
+    source, found, score = r.unseen
+    lines = [f"Out of collection: {found.classes.shape[0]:,} distinct windows from "
+             f"{found.used} of the {found.files} MIDI files in `{source}` (music from other "
+             f"sources; a file gives none when no part fits the encoding).", "",
+             '| part | teacher-forced | sampled | always "no event" | sampled above it |',
+             "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {p.part} | {p.teacher_forced:.3f} | {p.sampled:.3f} | {p.no_event:.3f} | "
+              f"{p.margin:+.3f} |" for p in score.parts]
     return lines + [""]
 
 
@@ -98,6 +119,17 @@ def _weaknesses(r: ModelResult) -> list[str]:
     if target is not None and r.sampled < target:
         out.append(f"sampled reconstruction accuracy {r.sampled:.3f} is below the "
                    f"{target:.2f} asked of a {r.kind} default")
+    if r.unseen is not None:
+        source, _, score = r.unseen
+        target = UNSEEN_TARGETS.get(r.kind)
+        for p in score.parts:
+            if target is not None and p.sampled < target:
+                out.append(f"out of collection ({source}) the {p.part} reconstructs "
+                           f"{p.sampled:.3f}, below the {target:.2f} asked")
+            if p.margin < UNSEEN_MARGIN:
+                out.append(f"out of collection ({source}) the {p.part} is only "
+                           f"{p.margin:+.3f} above always answering \"no event\" "
+                           f"(at least {UNSEEN_MARGIN:.2f} asked)")
     few = r.few_notes.get(0.5)
     if few is not None and few > FEW_NOTES_TARGET:
         out.append(f"{few:.1%} of samples at temperature 0.5 are empty or one note (at most "

@@ -10,6 +10,7 @@ import pytest
 from latentjam.models.checkpoints.native import save_weights
 from latentjam.models.configs import config_to_dict, get_config, override_hparams
 from latentjam.models.evaluation import metrics
+from latentjam.models.midi_io import write_midi
 from latentjam.models.notesequence import Note, NoteSequence, Tempo
 from latentjam.models.notesequence_proto import serialize_note_sequence
 from latentjam.models.tfrecord import write_records
@@ -82,15 +83,26 @@ def test_the_command_writes_the_report_and_its_pictures(tmp_path):
     tiny_split(data / "eval.tfrecord", 3, seed=1)
     tiny_split(data / "train.tfrecord", 5, seed=2)
     report, images = tmp_path / "docs" / "models.md", tmp_path / "docs" / "img"
+    unseen = tmp_path / "other-music"
+    unseen.mkdir()
+    notes = [Note(60 + i % 5, 80, i * 0.25, (i + 1) * 0.25) for i in range(32)]
+    write_midi(NoteSequence(notes=notes, tempos=[Tempo(0.0, 120.0)], total_time=8.0),
+               unseen / "tune.mid")
     done = subprocess.run(
         [sys.executable, "-m", "latentjam", "evaluate", "--models", str(model),
          "--data", f"{model}={data}", "--out", str(report), "--images", str(images),
-         "--samples", "16"], capture_output=True, text=True, timeout=300)
+         "--samples", "16", "--unseen", str(unseen)], capture_output=True, text=True,
+        timeout=300)
     assert done.returncode == 0, done.stderr
     text = report.read_text()
     for heading in ("sampled reconstruction accuracy per step", "teacher-forced accuracy",
-                    "T=0.5 (melody)", "Where it is weak", "interpolation"):
-        assert heading in text
+                    'always "no event", the same steps', "T=0.5 (melody)",
+                    "Where it is weak", "interpolation",
+                    "Out of collection: 3 distinct windows from 1 of the 1 MIDI files in "
+                    "`other-music`", "| melody | "):
+        assert heading in text, heading
+    # a random model is far from the unseen tune and from its silence baseline
+    assert "out of collection (other-music) the melody reconstructs" in text
     pictures = sorted(images.glob("*.png"))
     assert len(pictures) == 4
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pictures)
@@ -122,9 +134,14 @@ def test_a_trio_is_scored_part_by_part(tmp_path):
     write_records(tmp_path / "eval.tfrecord", sequences)
     result = evaluate_model(str(model), tmp_path / "eval.tfrecord", None, tmp_path / "img",
                             tmp_path, samples=4)
-    assert list(result.part_accuracy) == ["melody", "bass", "drums"]
-    forced = [f for f, _ in result.part_accuracy.values()]
-    drawn = [s for _, s in result.part_accuracy.values()]
+    assert [p.part for p in result.part_accuracy] == ["melody", "bass", "drums"]
+    forced = [p.teacher_forced for p in result.part_accuracy]
+    drawn = [p.sampled for p in result.part_accuracy]
+    silent = [p.no_event for p in result.part_accuracy]
     assert result.teacher_forced == pytest.approx(np.mean(forced))
     assert result.sampled == pytest.approx(np.mean(drawn))
+    assert result.no_event == pytest.approx(np.mean(silent))
     assert all(0.0 <= a <= 1.0 for a in forced + drawn)
+    # eighths held one step, quarters in the bass, kick or hat on every eighth: half, three
+    # quarters and half of the steps start nothing
+    assert silent == pytest.approx([0.5, 0.75, 0.5])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from latentjam.models.inference import encoder
+from latentjam.models.inference import stack as stack_module
 from latentjam.models.inference.encoder import BidirectionalEncoder, BidirectionalLayer
 from latentjam.models.inference.lstm import (
     FORGET_BIAS,
@@ -131,8 +132,13 @@ def test_sequence_steps_the_cell() -> None:
     np.testing.assert_allclose(last, h, atol=1e-6)
 
 
+@pytest.mark.parametrize("row_by_row", [False, True])
 @pytest.mark.parametrize("units", [(6,), (6, 5), (4, 6, 5)])
-def test_fast_stack_equals_plain_cell_steps(units: tuple[int, ...]) -> None:
+def test_fast_stack_equals_plain_cell_steps(units: tuple[int, ...], row_by_row: bool,
+                                            monkeypatch) -> None:
+    """Both ways of taking a few rows' products (one product, or row by row as large
+    kernels are) give the plain cell's numbers."""
+    monkeypatch.setattr(stack_module, "ROWS_MIN_WEIGHTS", 0 if row_by_row else 10 ** 9)
     rng = np.random.default_rng(len(units))
     batch, input_size, steps, classes = 3, 7, 6, 4
     cells, width = [], input_size
@@ -144,6 +150,8 @@ def test_fast_stack_equals_plain_cell_steps(units: tuple[int, ...]) -> None:
     stack = LstmStack([k for k, _ in cells], [b for _, b in cells], input_size, output)
     initial = rng.uniform(-0.9, 0.9, (batch, stack.state_size)).astype(np.float32)
     run = stack.start(batch)
+    assert run.row_by_row == (row_by_row,) * len(units)
+    assert stack.start(1).row_by_row == (False,) * len(units)  # a batch of one: one product
     run.load(initial)
     offsets = np.cumsum([0, *[2 * u for u in units]])[:-1]
     state = [(initial[:, o:o + u], initial[:, o + u:o + 2 * u])

@@ -11,7 +11,8 @@ For each message it records send time minus deadline in a ring buffer (benchmark
 It may ask for SCHED_FIFO and carries on without it. It never raises out of its loop: a
 failing port or a bug is logged and the next event goes out. Stopping it, or the
 interpreter exiting while it runs, sends a note-off for every sounding note and CC 123 on
-every channel used.
+every channel used. Only complete MIDI messages reach a port (``midi_wire``): anything else
+is refused, counted (``refused_count``) and logged once per kind.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from latentjam.engine.event_heap import EventHeap
 from latentjam.engine.events import ScheduledMessage
 from latentjam.engine.late import LATE_DROP_NS, is_note_start
+from latentjam.engine.midi_wire import WireGuard
 from latentjam.engine.note_tracker import NoteTracker
 from latentjam.engine.sinks import MessageSink
 
@@ -88,6 +90,7 @@ class OutputThread:
         self._failed = 0
         self._late_dropped = 0
         self._failing_ports: set[str] = set()
+        self._guard = WireGuard()
         self._stopping = False
         self._flushed = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -157,6 +160,15 @@ class OutputThread:
         """Messages a port refused (logged once per run of failures on that port)."""
         return self._failed
 
+    @property
+    def refused_count(self) -> int:
+        """Messages not sent because they were not complete MIDI messages (``midi_wire``)."""
+        return self._guard.refused
+
+    def refused_by_kind(self) -> dict[str, int]:
+        """``refused_count`` by what was wrong (a copy)."""
+        return dict(self._guard.by_kind)
+
     def emission_errors_ns(self) -> list[int]:
         """Send time minus deadline of the most recent messages, oldest first."""
         sent, capacity = self._sent, len(self._errors)
@@ -221,7 +233,11 @@ class OutputThread:
             for event in self._heap.pop_due(time.perf_counter_ns()):
                 self._send(event)
             self._silence()
-        else:
+        elif self._guard.allows(item.message, item.port):
+            # The last door before the wire (a sink below sends whatever bytes it is given,
+            # and a cut message reads as garbage to every receiver: issue 10's one-byte
+            # 0x99s), kept here rather than in ``_send``: messages are frozen, so checking
+            # them on arrival is the same check, and costs nothing at their deadlines.
             self._heap.push(item)
 
     def _send(self, event: ScheduledMessage) -> None:

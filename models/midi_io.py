@@ -15,11 +15,13 @@ from __future__ import annotations
 import bisect
 import io
 import os
+import re
 import stat
 import struct
 import warnings
 from collections import defaultdict
 from pathlib import Path
+from typing import BinaryIO
 
 import mido
 import pretty_midi
@@ -35,6 +37,8 @@ from latentjam.models.notesequence import (
 
 DRUM_CHANNEL = 9  # channel 10 counted from 1
 MIDI_SUFFIXES = (".mid", ".midi")  # compared lower-cased: .MID counts
+SMPTE_REFUSED = ("its time is in SMPTE frames, not ticks per beat (not read here; save it "
+                 "with ticks per beat)")
 
 
 def find_midi_files(folder: Path) -> list[Path]:
@@ -48,10 +52,11 @@ def read_midi(path: str | Path, max_bytes: int | None = None) -> NoteSequence:
     larger than ``max_bytes``, not MIDI or corrupt."""
     path = Path(path)
     try:
-        with path.open("rb") as handle:
+        handle = open_regular(path)
+        if handle is None:  # /dev/zero, a FIFO: never read to the end
+            raise MidiReadError(f"{path}: not a regular file")
+        with handle:
             info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):  # /dev/zero, a FIFO: never read to the end
-                raise MidiReadError(f"{path}: not a regular file")
             if max_bytes is not None and info.st_size > max_bytes:
                 raise MidiReadError(f"{path}: {info.st_size:,} bytes; at most {max_bytes:,} "
                                     f"are read")
@@ -67,8 +72,24 @@ def read_midi(path: str | Path, max_bytes: int | None = None) -> NoteSequence:
             warnings.simplefilter("ignore")
             midi = pretty_midi.PrettyMIDI(io.BytesIO(data))
     except Exception as err:  # pretty_midi and mido raise many kinds on corrupt data
-        raise MidiReadError(f"{path}: corrupt MIDI file: {_what_is_wrong(err)}") from None
+        raise MidiReadError(f"{path}: corrupt MIDI file: {describe_midi_error(err)}") from None
     return _from_pretty_midi(midi, path.name)
+
+
+def open_regular(path: Path) -> BinaryIO | None:
+    """``path`` opened for reading, or None if it is not a regular file (a folder, a device,
+    a FIFO); OSError as ``open`` raises it. Opened without waiting: a plain ``open`` of a
+    FIFO waits for a writer, for ever if none comes."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return None
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _check_header(data: bytes, path: Path) -> None:
@@ -82,17 +103,36 @@ def _check_header(data: bytes, path: Path) -> None:
         raise MidiReadError(f"{path}: corrupt MIDI file: it has no tracks")
     if division == 0:
         raise MidiReadError(f"{path}: corrupt MIDI file: its header gives 0 ticks per beat")
+    if division & 0x8000:  # the parsers take it for a negative tick count
+        raise MidiReadError(f"{path}: {SMPTE_REFUSED}")
 
 
-def _what_is_wrong(err: Exception) -> str:
-    """A parser's exception in words about the file, not about Python."""
-    text = str(err)
+# A parser's own words, where they speak of Python rather than of the file (checked in order).
+_PARSER_WORDS = (
+    (re.compile(r"(\S+) is not a valid `(\w+)` type or value"), r"a time signature \2 of \1"),
+    (re.compile(r"running status without last_status"),
+     "a data byte where a status byte must come"),
+    (re.compile(r"data byte must be in range 0\.\.127"), "a data byte of 128 or more"),
+    (re.compile(r"end time must be greater than start time"), "a note that ends before it starts"),
+)
+
+
+def describe_midi_error(err: BaseException) -> str:
+    """A parser's (mido's, pretty_midi's) exception in one line of words about the file,
+    not about Python ("max() arg is an empty sequence", "float division by zero")."""
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
     if isinstance(err, ZeroDivisionError):
         return "a tempo or time signature of zero"
     if isinstance(err, (EOFError, IndexError, struct.error)) or "empty sequence" in text:
         return "a track is cut short or holds no events"
-    if isinstance(err, (KeyError, TypeError, AttributeError)) or not text:
-        return f"unreadable data ({type(err).__name__})"
+    if isinstance(err, (OverflowError, MemoryError)):
+        return "a time or length too large for a MIDI file"
+    if isinstance(err, (KeyError, TypeError, AttributeError, LookupError)) or not text:
+        return "data that are not MIDI events"
+    for pattern, words in _PARSER_WORDS:
+        found = pattern.search(text)
+        if found:
+            return found.expand(words)
     return text
 
 

@@ -246,6 +246,37 @@ def test_a_bundle_acts_in_order_and_a_bad_part_spoils_the_whole_packet():
                                   cmd.Mute("melody", False), cmd.Panic()]
 
 
+def nested(*parts):
+    """A bundle of already-built parts (messages or bundles), as an OSC app nests them."""
+    body = b"".join(struct.pack(">i", len(part)) + part for part in parts)
+    return b"#bundle\x00" + bytes(7) + b"\x01" + body
+
+
+def test_an_out_of_range_message_deep_in_a_nested_bundle_or_a_65th_spoils_all_of_it(caplog):
+    inner = nested(encode("/latentjam/track/melody/temperature", (0.5,)),
+                   encode("/latentjam/track/melody/bars", (3.0,)))  # 3 bars: not allowed
+    spoilt = nested(encode("/latentjam/track/melody/mute", (1.0,)), inner,
+                    encode("/latentjam/tempo", (100.0,)))
+    too_many = bundle(*[("/latentjam/tempo", 100.0 + i) for i in range(65)])
+
+    async def run():
+        engine, server, port = await serve()
+        client = Client(port)
+        client.send_raw(spoilt)
+        client.send_raw(too_many)
+        client.send("/latentjam/panic")  # the marker: what came before it has been handled
+        await until(lambda: engine.commands)
+        await server.close()
+        return engine.commands, server.rejected
+
+    with caplog.at_level(logging.WARNING):
+        commands, rejected = asyncio.run(run())
+    assert commands == [cmd.Panic()]  # neither packet's other messages acted
+    assert rejected == 2
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "none of the packet's 4 messages is carried out" in text
+
+
 def test_packets_that_hang_or_flood_python_osc_leave_the_server_answering(caplog):
     hang = b"#bundle\x00" + bytes(7) + b"\x01" + struct.pack(">i", -4)
     deep = encode("/latentjam/stop", ())

@@ -5,7 +5,8 @@ the arranger steering it bar by bar (``radio_live``: systemd, SIGHUP, health and
 ``--render DURATION --out DIR`` plays the same station without a clock, as fast as the
 models answer, into a MIDI file per song and the cue sheet. The same seed and station file
 give the same songs; each track without a seed of its own takes one drawn from the
-station's.
+station's. A track with ``song_anchors`` starts on its first song's four files as anchors
+0-3, the later songs' corners handed over by the arranger.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                     f"Without --config: {EXAMPLE_STATION} (every key documented). Live it "
                     "plays to MIDI ports like `play` (Ctrl-C stops, nothing hangs); with "
                     "--render it writes DIR/song-NNN.mid per song and DIR/" + CUE_SHEET +
-                    " (a JSON line per section: bar, song, section, energy, bpm, tracks).")
+                    " (a JSON line per section: bar, song, section, energy, bpm, tracks; and "
+                    "transition in the sections a song's transition plays in).")
     p.add_argument("--config", type=Path, help="a station's TOML file")
     p.add_argument("--render", metavar="DURATION",
                    help="render this much music offline instead (e.g. 20m, 90s, 1h30m)")
@@ -94,6 +96,19 @@ def seeded(station: Station, seed: int | None) -> tuple[Station, int]:
                                seed=seed), seed
 
 
+def arranged(station: Station, seed: int) -> tuple[Station, Arranger]:
+    """The station's arranger, and the station with the first song's corner files as the
+    anchors 0-3 of each track that draws them from a folder."""
+    arranger = Arranger(station.plan, station.energy, station.blend_tracks, seed,
+                        station.pitched_tracks, station.song_anchors)
+    tracks = tuple(t if t.name not in arranger.corner_files else dataclasses.replace(
+        t, anchors={**t.anchors, **dict(enumerate(arranger.corners[t.name].files))})
+        for t in station.live.engine.tracks)
+    engine = dataclasses.replace(station.live.engine, tracks=tracks)
+    return dataclasses.replace(station, live=dataclasses.replace(station.live,
+                                                                 engine=engine)), arranger
+
+
 def run_radio(args: argparse.Namespace) -> int:
     if args.bars is not None and args.bars < 1:
         raise SettingError(f"--bars must be at least 1, got {args.bars}")
@@ -103,8 +118,7 @@ def run_radio(args: argparse.Namespace) -> int:
                                                            "model": None}))
     station, seed = seeded(dataclasses.replace(station, live=live), seed)
     print(f"station seed {seed} (`--seed {seed}` plays these songs again)", file=sys.stderr)
-    arranger = Arranger(station.plan, station.energy, station.blend_tracks, seed,
-                        station.pitched_tracks)
+    station, arranger = arranged(station, seed)
     if args.render is not None:
         if args.out is None:
             raise SettingError("--render needs --out DIR, the folder for the files")

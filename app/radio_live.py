@@ -88,9 +88,10 @@ class LiveStation:
             log.warning("radio: SIGHUP: %s; the station plays on unchanged", err)
             return
         old = [(t.name, t.model) for t in self.station.live.engine.tracks]
-        if [(t.name, t.model) for t in fresh.live.engine.tracks] != old:
-            log.warning("radio: SIGHUP: the tracks changed; only [station] and the energy "
-                        "maps are taken without a restart")
+        if [(t.name, t.model) for t in fresh.live.engine.tracks] != old \
+                or fresh.song_anchors != self.station.song_anchors:
+            log.warning("radio: SIGHUP: the tracks or their song_anchors changed; only "
+                        "[station] and the energy maps are taken without a restart")
         self.arranger.retune(fresh.plan, fresh.energy)
         log.info("radio: SIGHUP: %s reloaded", self.path)
 

@@ -1,21 +1,26 @@
 """A radio station's TOML file (``configs/radio.toml`` is the documented example): a live
-set (tracks, ports, clock, OSC) plus ``[station]``, the shape of its songs, and each track's
-``[tracks.energy]``, how a section's energy reaches it. Errors name the file and the key.
+set (tracks, ports, clock, OSC) plus ``[station]``, the shape of its songs, each track's
+``[tracks.energy]``, how a section's energy reaches it, and a blend track's ``song_anchors``,
+the folder of MIDI loops its songs' corners are drawn from (every file read once at load,
+bounded as an anchor is, so a bad one stops the station before any sound). Errors name the
+file, the key and the value.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from latentjam.app.set_file import LiveSet, live_set_from_dict, read_toml
 from latentjam.controllers.arranger import EnergyMap, SectionKind, StationPlan
+from latentjam.engine.blend import CORNER_SLOTS
 from latentjam.engine.errors import SettingError
-from latentjam.engine.set_config import build
+from latentjam.engine.set_config import TrackConfig, build
 
 EXAMPLE_STATION = Path(__file__).resolve().parent.parent / "configs" / "radio.toml"
+MAX_SONG_ANCHORS = 128  # MIDI files a song_anchors folder may hold (each is read at load)
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,8 @@ class Station:
     energy: Mapping[str, EnergyMap]  # track name -> how energy reaches it
     seed: int | None = None  # None: a new station each start
     stream: StreamConfig | None = None  # [stream]: where `radio --stream` sends it
+    # track name -> the MIDI files (absolute, in name order) its songs' corners come from
+    song_anchors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def blend_tracks(self) -> tuple[str, ...]:
@@ -72,11 +79,11 @@ def station_from_dict(data: Mapping[str, Any], where: str = "") -> Station:
     tracks = data.get("tracks")
     if not isinstance(tracks, list) or not tracks:
         raise SettingError(f"{prefix}tracks: a station needs [[tracks]]")
-    energy_tables = []
-    plain_tracks = []
+    energy_tables, folders, plain_tracks = [], [], []
     for track in tracks:
         track = dict(track) if isinstance(track, dict) else track
         energy_tables.append(track.pop("energy", {}) if isinstance(track, dict) else {})
+        folders.append(track.pop("song_anchors", None) if isinstance(track, dict) else None)
         plain_tracks.append(track)
     live = live_set_from_dict({**data, "tracks": plain_tracks}, where)
     try:
@@ -99,9 +106,52 @@ def station_from_dict(data: Mapping[str, Any], where: str = "") -> Station:
                                     f"tracks[{index}].energy")
                   for index, track in enumerate(live.engine.tracks)}
         stream = None if stream_table is None else build(StreamConfig, stream_table, "stream")
+        song_anchors = {track.name: song_anchor_files(folder, track, index)
+                        for index, (track, folder) in enumerate(zip(live.engine.tracks,
+                                                                    folders, strict=True))
+                        if folder is not None}
     except SettingError as err:
         raise SettingError(f"{prefix}{err}") from None
-    return Station(live, plan, energy, seed, stream)
+    return Station(live, plan, energy, seed, stream, song_anchors)
+
+
+def song_anchor_files(folder: object, track: TrackConfig, index: int) -> tuple[str, ...]:
+    """The MIDI files under ``folder`` (subfolders included, in name order), each read as the
+    track's model reads an anchor (at most ``MAX_CLIP_BYTES``, one window it can play), so
+    none fails later; a SettingError names the key, the folder and the file."""
+    from latentjam.models.clip_reader import MAX_CLIP_BYTES, read_clip
+    from latentjam.models.errors import ModelError
+    from latentjam.models.midi_io import find_midi_files
+    from latentjam.models.trained_model import model_config
+
+    where = f"tracks[{index}].song_anchors"
+    if not isinstance(folder, str) or not folder:
+        raise SettingError(f"{where} must name a folder of MIDI files, got {folder!r}")
+    where = f"{where} = {folder!r}"
+    if track.mode not in ("blend", "grid"):
+        raise SettingError(f"{where}: only a blend or grid track has corners to draw (this "
+                           f"one's mode is {track.mode})")
+    if set(track.anchors) & set(CORNER_SLOTS):
+        raise SettingError(f"{where}: the track's anchors 0-3 choose its corners too; give "
+                           f"one or the other")
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        raise SettingError(f"{where}: no such folder")
+    try:
+        files = find_midi_files(root)
+        if not files:
+            raise SettingError(f"{where}: holds no MIDI file (.mid, .midi)")
+        if len(files) > MAX_SONG_ANCHORS:
+            raise SettingError(f"{where}: holds {len(files)} MIDI files, more than the "
+                               f"{MAX_SONG_ANCHORS} read here")
+        config = model_config(track.model, track.config)
+        for path in files:  # symbolic links that lead outside are refused, as an anchor's
+            read_clip(path, config, [root], MAX_CLIP_BYTES)
+    except ModelError as err:
+        raise SettingError(f"{where}: {err}") from None
+    except OSError as err:
+        raise SettingError(f"{where}: cannot be listed ({err.strerror})") from None
+    return tuple(str(path.resolve()) for path in files)
 
 
 def load_station(path: str | Path) -> Station:

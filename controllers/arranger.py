@@ -6,20 +6,27 @@ build, peak, break, then an outro), each a multiple of 8 bars with an energy 0-1
 is drawn near the last song's and ramps there over the first bars, never jumping. At each
 section's first bar the arranger says, per track, whether it plays and its temperature,
 walk step, blend speed, velocity spread and density (notes a bar) for that energy
-(``EnergyMap``); at each song's
-first bar a blend or grid track's corners are drawn anew, so each song has its own sound, and
-the song's key is given to every pitched track (its loops are moved into it).
+(``EnergyMap``); at each song's first bar the song's key is given to every pitched track
+(its loops are moved into it).
+
+Each song has its own corners for every blend or grid track (four seeds of fresh samples,
+or four loops drawn from the track's folder of MIDI files), drawn a song ahead: the next
+song's are handed over at a song's first bar, so they are made by the time the transition
+starts. Over a song's last ``transition_bars`` bars the corners move from this song's to the
+next's (``transition_share``), and at the next song's first bar they are its corners; with
+0 bars they change there at once. Tracks start and stop playing only at a section's first
+bar, so on a bar line.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 from latentjam.engine import commands as cmd
-from latentjam.engine.blend import CORNER_SLOTS
 from latentjam.engine.errors import SettingError
 from latentjam.engine.harmony import Key
 
@@ -96,6 +103,8 @@ class StationPlan:
     max_bpm: float = 128.0
     bpm_step: float = 4.0  # most a song's tempo differs from the last one's
     ramp_bars: int = 8  # bars a tempo change between songs spreads over
+    transition_bars: int = 8  # a song's last bars, over which the corners move to the next
+    # song's (0: they change at its first bar)
 
     def __post_init__(self) -> None:
         for name in ("intro", "outro", *self.cycle):
@@ -111,6 +120,11 @@ class StationPlan:
                                f"BPM, min first, got {self.min_bpm:g}..{self.max_bpm:g}")
         if not 0 <= self.bpm_step or not 1 <= self.ramp_bars <= 64:
             raise SettingError("bpm_step must be >= 0 and ramp_bars 1..64")
+        longest = min(64, low // 2)  # the next song's corners are made before it starts
+        if isinstance(self.transition_bars, bool) or not isinstance(self.transition_bars, int) \
+                or not 0 <= self.transition_bars <= longest:
+            raise SettingError(f"transition_bars must be 0..{longest} (at most half the "
+                               f"shortest song, and 64), got {self.transition_bars!r}")
 
 
 @dataclass(frozen=True)
@@ -129,11 +143,17 @@ class Song:
     from_bpm: float  # the last song's tempo, ramped from
     sections: tuple[Section, ...]
     key: Key = Key(0)  # every pitched track's loops are moved into it
+    transition_bars: int = 0  # its last bars, moving to the next song's corners
 
     @property
     def end_bar(self) -> int:
         last = self.sections[-1]
         return last.start_bar + last.bars
+
+    @property
+    def transition_bar(self) -> int:
+        """The first bar of its transition into the next song (its end with none)."""
+        return self.end_bar - self.transition_bars
 
 
 def plan_song(plan: StationPlan, number: int, start_bar: int, from_bpm: float | None,
@@ -165,7 +185,7 @@ def plan_song(plan: StationPlan, number: int, start_bar: int, from_bpm: float | 
     bpm = round(bpm, 2)
     key = Key(int(rng.integers(12)), bool(rng.integers(2)))
     return Song(number, start_bar, bpm, bpm if from_bpm is None else from_bpm, tuple(sections),
-                key)
+                key, plan.transition_bars)
 
 
 @dataclass(frozen=True)
@@ -183,14 +203,39 @@ class Arranger:
 
     def __init__(self, plan: StationPlan, tracks: Mapping[str, EnergyMap],
                  blend_tracks: tuple[str, ...] = (), seed: int | None = None,
-                 pitched_tracks: tuple[str, ...] = ()) -> None:
+                 pitched_tracks: tuple[str, ...] = (),
+                 corner_files: Mapping[str, tuple[str, ...]] | None = None) -> None:
+        """``corner_files``: a blend track's MIDI files its songs' corners are drawn from
+        (a track without: fresh samples)."""
         self.plan = plan
         self.tracks = dict(tracks)
         self.blend_tracks = blend_tracks
         self.pitched_tracks = pitched_tracks
+        self.corner_files = {name: tuple(files) for name, files in (corner_files or {}).items()
+                             if files}
         self._rng = np.random.default_rng(seed)
+        # a stream of its own, so the songs' shapes do not depend on where corners come from
+        self._corner_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
         self.song = plan_song(plan, 1, 0, None, self._rng)
+        # the first song's corners are the tracks' own when they start (for a track with
+        # files: these files, as its anchors 0-3); the next song's are handed over at bar 0
+        self.corners = self._draw_corners()
+        self.next_corners = self._draw_corners()
         self._bpm_sent: float | None = None
+
+    def _draw_corners(self) -> dict[str, cmd.NextCorners]:
+        """One song's corners for each blend track: four of its files (different ones while
+        it has four), else four seeds of fresh samples."""
+        out = {}
+        for name in self.blend_tracks:
+            files = self.corner_files.get(name)
+            if files:
+                picks = self._corner_rng.choice(len(files), 4, replace=len(files) < 4)
+                out[name] = cmd.NextCorners(name, files=tuple(files[i] for i in picks))
+            else:
+                seeds = self._corner_rng.integers(2 ** 31, size=4)
+                out[name] = cmd.NextCorners(name, seeds=tuple(int(s) for s in seeds))
+        return out
 
     def retune(self, plan: StationPlan, tracks: Mapping[str, EnergyMap]) -> None:
         """A reloaded station: its energy maps from the next section, its plan from the next
@@ -202,18 +247,23 @@ class Arranger:
         while bar >= self.song.end_bar:
             last = self.song
             self.song = plan_song(self.plan, last.number + 1, last.end_bar, last.bpm, self._rng)
+            self.corners, self.next_corners = self.next_corners, self._draw_corners()
         song = self.song
         bpm = _ramp(song, bar, self.plan.ramp_bars)
         commands: list[cmd.Command] = []
         if bpm != self._bpm_sent:
             commands.append(cmd.SetTempo(bpm))
             self._bpm_sent = bpm
+        # the next song's corners: given at the first bar (the last ones land as the
+        # corners), then the share of them through the transition
+        share = 0.0 if bar == song.start_bar else transition_share(song, bar)
+        if share is not None:
+            commands += [dataclasses.replace(self.next_corners[name], share=share)
+                         for name in self.blend_tracks]
         section = next((s for s in song.sections if s.start_bar == bar), None)
         if section is None:
             return BarPlan(bar, bpm, tuple(commands))
         if bar == song.start_bar:
-            if bar > 0:
-                commands += [cmd.ClearAnchors(name, CORNER_SLOTS) for name in self.blend_tracks]
             commands += [cmd.SetKey(name, song.key.tonic, song.key.minor)
                          for name in self.pitched_tracks]
         playing = []
@@ -221,8 +271,13 @@ class Arranger:
             commands += section_commands(name, energy_map, section.energy)
             if section.energy >= energy_map.plays_from:
                 playing.append(name)
-        cue = {"bar": bar, "song": song.number, "section": section.name,
-               "energy": section.energy, "bpm": bpm, "key": str(song.key), "tracks": playing}
+        cue: dict[str, object] = {
+            "bar": bar, "song": song.number, "section": section.name, "energy": section.energy,
+            "bpm": bpm, "key": str(song.key), "tracks": playing}
+        if song.transition_bars and bar + section.bars > song.transition_bar:
+            # a section the transition plays in (from its first bar or from within it)
+            cue["transition"] = {"to_song": song.number + 1, "from_bar": song.transition_bar,
+                                 "bars": song.transition_bars}
         return BarPlan(bar, bpm, tuple(commands), cue)
 
 
@@ -244,6 +299,16 @@ def section_commands(track: str, energy_map: EnergyMap, energy: float) -> list[c
         out.append(cmd.SetDensity(track, round(target * (1 - DENSITY_SPREAD), 2),
                                   round(max(target * (1 + DENSITY_SPREAD), target + 1), 2)))
     return out
+
+
+def transition_share(song: Song, bar: int) -> float | None:
+    """How far the corners have moved to the next song's at ``bar``: 0 at the transition's
+    first bar, rising by one share a bar (its last bar one short of 1; the next song's
+    first bar is 1); None outside the transition's bars after its first."""
+    first = song.transition_bar
+    if song.transition_bars == 0 or not first < bar < song.end_bar:
+        return None
+    return round((bar - first) / song.transition_bars, 4)
 
 
 def _ramp(song: Song, bar: int, ramp_bars: int) -> float:

@@ -7,6 +7,10 @@ moves along a path, one move per new loop: ``still`` (where it was set), ``circl
 the centre, ``speed`` turns a loop), ``walk`` (a random step of ``speed``, bouncing off the
 edges) or, after a move was asked for, a straight ``line`` to a target over a number of
 loops. Pure: the caller keeps the motion and gives the random generator.
+
+Between two sets of corners (the radio's transition into the next song) the corners
+themselves move: ``toward`` mixes each corner's latent vectors with the next set's, so the
+decoded point is the same mix of the old point's vector and the new one's.
 """
 
 from __future__ import annotations
@@ -62,6 +66,24 @@ def moved_to(motion: BlendMotion, point: Point, loops: int = 0) -> BlendMotion:
     if loops <= 0:
         return BlendMotion(point, "still", motion.speed)
     return dataclasses.replace(motion, path="line", target=point, loops_left=loops)
+
+
+def toward(corners: tuple[np.ndarray, ...], upcoming: tuple[np.ndarray | None, ...],
+           share: float) -> tuple[np.ndarray, ...]:
+    """Each corner ``share`` (0..1) of the way to the upcoming one (None: it stays). A
+    corner is ``[windows, z_size]``; two of different window counts repeat their windows to
+    the longer one's, as a blend mixes them."""
+    out = []
+    for corner, new in zip(corners, upcoming, strict=True):
+        if new is None or share <= 0:
+            out.append(corner)
+            continue
+        old, new = np.atleast_2d(corner), np.atleast_2d(new)
+        windows = np.arange(max(len(old), len(new)))
+        mixed = (1 - share) * old[windows % len(old)].astype(np.float64) \
+            + share * new[windows % len(new)].astype(np.float64)
+        out.append(mixed.astype(np.float32))
+    return tuple(out)
 
 
 def on_grid(point: Point, size: int) -> Point:

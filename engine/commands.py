@@ -378,7 +378,32 @@ class ClearAnchors:
             _integer("slot", slot, range(ANCHOR_SLOTS))
 
 
+@dataclass(frozen=True, slots=True)
+class NextCorners:
+    """The corners a blend or grid track moves to (the next song's, in the radio), and how
+    far its loops have moved: each loop mixes (1 - share) × its corners + share × these.
+    Four fresh samples from ``seeds``, or the first windows of four MIDI ``files``; they are
+    made in the background as soon as this comes. When other next corners come, these
+    become the track's corners (anchors 0-3) from its next loop."""
+
+    track: str
+    seeds: tuple[int, ...] = ()
+    files: tuple[str, ...] = ()
+    share: float = 0.0
+
+    def __post_init__(self) -> None:
+        _track(self.track)
+        corners = len(self.seeds) + len(self.files) if isinstance(self.seeds, tuple) \
+            and isinstance(self.files, tuple) else 0
+        if corners != 4 or (self.seeds and self.files) or not all(
+                isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2 ** 31
+                for s in self.seeds) or not all(isinstance(f, str) and f for f in self.files):
+            raise SettingError(f"next corners are four seeds (0..2**31-1) or four MIDI files, "
+                               f"got seeds={self.seeds!r}, files={self.files!r}")
+        object.__setattr__(self, "share", _number("share", self.share, 0.0, 1.0))
+
+
 Command = (Play | Stop | SetTempo | Panic | SetMode | SetTemperature | SetWalkStep
            | SetLoopBars | SetEvery | SaveAnchor | LoadAnchor | RecordAnchor | Interpolate | Mute
            | Solo | SetHumanize | SetBlend | SetBlendPath | SetBlendSpeed | SetGridCell
-           | ClearAnchors | SetGroove | SetKey | SetDensity)
+           | ClearAnchors | SetGroove | SetKey | SetDensity | NextCorners)

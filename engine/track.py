@@ -9,7 +9,8 @@ time to answer; if the answer is not back at the boundary, the current loop play
 a warning is logged: never silence, never a wait. Each request carries a seed drawn from
 the track's own, so a performance can be reproduced; the model service plans the latent
 move (fresh draw, walk, slerp, the mix of four corners) and decodes it. A blend or grid
-track's point moves one step of its path (``engine.blend``) for each new loop.
+track's point moves one step of its path (``engine.blend``) for each new loop; given next
+corners (``NextCorners``), its corners move toward them by the share asked.
 
 Settings a controller changes are read when they matter: mute, solo and humanize when the
 next bar is prepared; mode, temperature, walk step, loop length, interpolation and the
@@ -30,7 +31,15 @@ from typing import Any
 import mido
 import numpy as np
 from latentjam.engine import commands as cmd
-from latentjam.engine.blend import CORNER_SLOTS, BlendMotion, advance, cell_point, moved_to, on_grid
+from latentjam.engine.blend import (
+    CORNER_SLOTS,
+    BlendMotion,
+    advance,
+    cell_point,
+    moved_to,
+    on_grid,
+    toward,
+)
 from latentjam.engine.engine_state import TrackState
 from latentjam.engine.errors import EngineError, ModelRequestError, ModelWorkerError, SettingError
 from latentjam.engine.events import TimedMessage
@@ -70,6 +79,7 @@ MIN_KEY_SHARE = 0.8  # a loop whose best move leaves less of it in the key is as
 TRIES = 3  # as one off its density or just heard, this many times at most
 HEARD = 32  # loops remembered as just heard
 NEW_LOOP_MODES = ("sample", "walk", *BLEND_MODES)  # a new loop every ``every`` plays
+FILE_CORNERS = 128  # latent vectors of next-corner files kept, so a file is read once
 
 Ask = Callable[[ModelRequest], Awaitable[ModelResult]]
 
@@ -128,6 +138,13 @@ class Track:
         self._previous_bar: tuple[LoopNote, ...] = ()
         self._programs: dict[Route, int] = {}  # the program each channel was last given
         self._heard: deque[int] = deque(maxlen=HEARD)  # fingerprints of the latest loops
+        # blend and grid: the next corners (what they are made from, their making) and the
+        # share of them in each loop; the last next corners, once others come, land as the
+        # corners at the next loop
+        self._upcoming: tuple[tuple, asyncio.Task] | None = None
+        self._corner_share = 0.0
+        self._landing: asyncio.Task | None = None
+        self._file_corners: dict[str, np.ndarray] = {}
 
     # -- asking the model -------------------------------------------------------------------
 
@@ -195,8 +212,15 @@ class Track:
 
     async def _blend_loop(self, mode: str) -> PlayingLoop:
         """The next loop of a blend or grid track, from the point one move on; corners that
-        hold nothing yet are filled with fresh samples first."""
+        hold nothing yet are filled with fresh samples first, and mixed toward the next
+        corners by their share."""
         s = self.settings
+        share, upcoming = self._corner_share, self._upcoming
+        if self._landing is not None:  # the last next corners are the corners now
+            landing, self._landing = self._landing, None
+            for slot, z in zip(CORNER_SLOTS, await landing, strict=True):
+                if z is not None:
+                    self.anchors[slot] = z
         missing = [slot for slot in CORNER_SLOTS if slot not in self.anchors]
         for slot in missing:
             result = await self._ask(SampleRequest(s.temperature, self._seed(), self._windows(),
@@ -208,6 +232,8 @@ class Track:
         motion = advance(s.blend, self._rng)
         point = motion.point if mode == "blend" else on_grid(motion.point, s.grid_size)
         corners = tuple(self.anchors[slot] for slot in CORNER_SLOTS)
+        if upcoming is not None and share > 0:
+            corners = toward(corners, await upcoming[1], share)
         loop = await self._decode(BlendRequest(corners, point, s.temperature, self._seed(),
                                                self._windows()))
         return dataclasses.replace(loop, blend=motion)
@@ -407,6 +433,48 @@ class Track:
             self.anchors.pop(slot, None)
         return self.settings.mode in BLEND_MODES  # new corners from the next loop
 
+    def _next_corners(self, command: cmd.NextCorners) -> bool:
+        """Next corners are made in the background from when they are first given; other
+        ones make them the corners. Heard from the next loop when the corners or the share
+        changed."""
+        source = (command.seeds, command.files)
+        held = self._upcoming
+        landed = held is not None and held[0] != source
+        if held is None or landed:
+            if landed:
+                self._landing = held[1]
+            s, windows = self.settings, self._windows()
+            # what to ask is fixed now, whatever the settings are when it is asked
+            made = [SampleRequest(s.temperature, seed, windows, walk_step=s.walk_step)
+                    for seed in command.seeds] + list(command.files)
+            task = asyncio.get_running_loop().create_task(
+                self._made_corners(made), name=f"track {self.name}: next corners")
+            self._upcoming = (source, task)
+        changed = landed or command.share != self._corner_share
+        self._corner_share = command.share
+        return changed and self.settings.mode in BLEND_MODES
+
+    async def _made_corners(self, sources: list) -> tuple[np.ndarray | None, ...]:
+        """The latent vectors of next corners (sample requests or MIDI files); one that
+        cannot be made is None (that corner stays) and is logged."""
+        out: list[np.ndarray | None] = []
+        for source in sources:
+            try:
+                if isinstance(source, str):
+                    if source not in self._file_corners:
+                        classes, _ = await read_clip_classes(source, self.info, None)
+                        if len(self._file_corners) >= FILE_CORNERS:
+                            self._file_corners.pop(next(iter(self._file_corners)))
+                        self._file_corners[source] = (await self._ask(EncodeRequest(classes))).z
+                    out.append(self._file_corners[source])
+                else:
+                    out.append((await self._ask(source)).z)
+            except (EngineError, InputError) as err:
+                log.warning("track %s: a next corner cannot be made (%s); that corner stays",
+                            self.name, err)
+                out.append(None)
+        return tuple(out)
+
     def _set_blend(self, motion: BlendMotion) -> bool:
         self.settings.blend = motion
         return self.settings.mode in BLEND_MODES
@@ -446,6 +514,9 @@ class Track:
 
     def cancel(self) -> None:
         self._ask_again = None
+        for task in (self._upcoming[1] if self._upcoming else None, self._landing):
+            if task is not None:
+                task.cancel()
         if self._next is not None:
             self._next.cancel()
             self._next = None
@@ -481,6 +552,7 @@ _APPLY: dict[type, Callable[[Track, Any], bool]] = {
                                             else Key(c.tonic, c.minor)),
     cmd.SetDensity: lambda track, c: track._set("density", None if c.low is None
                                                 else (c.low, c.high)),
+    cmd.NextCorners: Track._next_corners,
     cmd.SetGroove: lambda track, c: track._set(
         "groove_amounts", dataclasses.replace(track.settings.groove_amounts,
                                               **{c.field: c.value}), ask=False),

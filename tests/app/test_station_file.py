@@ -20,6 +20,7 @@ def test_the_documented_station_loads_with_its_values():
     assert station.blend_tracks == ("drums",)
     assert station.plan.cycle == ("build", "peak", "break")
     assert station.plan.sections["peak"].energy == 1.0
+    assert station.plan.transition_bars == 8 and station.song_anchors == {}
     assert station.energy["lead"].plays_from == 0.5
     assert station.energy["drums"].velocity_spread == (3.0, 8.0)
     assert station.live.engine.ports["main"].name == "latentjam radio"
@@ -41,6 +42,9 @@ def with_change(path: tuple, value) -> dict:
      "station.sections.peak: energy must be 0..1, got 1.5"),
     (("station", "cycle"), ["build", "drop"], "section 'drop' is used but not described"),
     (("station", "seed"), -1, "station.seed must be an int >= 0, got -1"),
+    (("station", "transition_bars"), 33,
+     "station: transition_bars must be 0..32 (at most half the shortest song, and 64), got 33"),
+    (("station", "transition_bars"), "8", "transition_bars must be 0..32"),
     (("tracks", 1, "energy", "plays_from"), "loud", "tracks[1].energy: plays_from must be"),
     (("tracks", 0, "energy", "colour"), 1, "tracks[0].energy.colour: unknown key"),
     (("tracks", 0, "mode"), "shuffle", "tracks[0]: mode must be one of"),

@@ -1,5 +1,5 @@
 """A blend track's point, loop by loop: the circle, the walk inside the square, a line to a
-point set over OSC, the grid's lattice."""
+point set over OSC, the grid's lattice; corners moving toward the next ones."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from latentjam.engine.blend import (
     grid_cell,
     moved_to,
     on_grid,
+    toward,
 )
+from latentjam.models.service.answer import blend_at
 
 
 def test_the_circle_turns_speed_a_loop_around_the_centre():
@@ -64,3 +66,28 @@ def test_grid_cells_and_points_are_one_lattice(size):
             assert grid_cell(point, size) == (row, column)
             assert on_grid(point, size) == point
     assert on_grid((0.49, 0.01), 3) == (0.5, 0.0)
+
+
+def test_corners_moved_toward_the_next_mix_the_old_and_the_new_point():
+    rng = np.random.default_rng(0)
+    old = tuple(rng.standard_normal((2, 8)).astype(np.float32) for _ in range(4))
+    new = tuple(rng.standard_normal((1, 8)).astype(np.float32) for _ in range(4))
+    assert all(a is b for a, b in zip(toward(old, new, 0.0), old, strict=True))
+    np.testing.assert_array_equal(toward(old, new, 1.0)[2], np.repeat(new[2], 2, axis=0))
+    for share in (0.25, 0.5, 0.9):
+        mixed = toward(old, new, share)
+        assert all(c.shape == (2, 8) and c.dtype == np.float32 for c in mixed)
+        for window in range(2):  # the one-window corners repeat to the two-window ones
+            point = blend_at([c[window] for c in mixed], 0.3, 0.8)
+            expected = (1 - share) * blend_at([c[window] for c in old], 0.3, 0.8) \
+                + share * blend_at([c[0] for c in new], 0.3, 0.8)
+            np.testing.assert_allclose(point, expected, atol=1e-5)
+
+
+def test_a_next_corner_that_could_not_be_made_leaves_its_corner_where_it_is():
+    old = tuple(np.full((1, 4), float(i), np.float32) for i in range(4))
+    new = (np.ones((1, 4), np.float32), None, None, np.zeros((1, 4), np.float32))
+    mixed = toward(old, new, 0.5)
+    assert mixed[1] is old[1] and mixed[2] is old[2]
+    np.testing.assert_allclose(mixed[0], 0.5)
+    np.testing.assert_allclose(mixed[3], 1.5)

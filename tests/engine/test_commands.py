@@ -319,4 +319,4 @@ def test_the_command_union_names_every_command_of_the_module():
                if isinstance(value, type) and dataclasses.is_dataclass(value)
                and value.__module__ == cmd.__name__}
     assert set(typing.get_args(cmd.Command)) == defined
-    assert len(defined) == 24
+    assert len(defined) == 25

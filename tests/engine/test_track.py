@@ -389,3 +389,51 @@ def test_a_loop_off_its_density_is_asked_again_but_never_held_up(model):
 
     assert asked_for_first >= TRIES  # the first loop was asked for TRIES times, then played
     assert track.current is not None and track.loops_played == 2
+
+
+def test_a_blend_track_moves_its_corners_toward_the_next_ones_then_takes_them(model):
+    from latentjam.engine.blend import toward
+    from latentjam.models.service import BlendRequest, SampleRequest
+
+    def last_blend(requests):
+        return [r for r in requests if isinstance(r, BlendRequest)][-1]
+
+    async def run():
+        asker = Asker(model)
+        track = make_track(model, asker, mode="blend", temperature=0.0)
+        await track.first_loop()
+        old = tuple(track.anchors[slot] for slot in range(4))
+        asked = len(asker.requests)
+        track.apply(cmd.NextCorners("melody", seeds=(1, 2, 3, 4)))  # made now, not yet heard
+        await settle()
+        made = [r for r in asker.requests[asked:] if isinstance(r, SampleRequest)]
+        track.apply(cmd.NextCorners("melody", seeds=(1, 2, 3, 4), share=0.5))
+        await settle()
+        halfway = last_blend(asker.requests)
+        track.apply(cmd.NextCorners("melody", seeds=(5, 6, 7, 8)))  # the last ones land
+        await settle()
+        landed = last_blend(asker.requests)
+        anchors = tuple(track.anchors[slot] for slot in range(4))
+        track.cancel()
+        return old, made, halfway, landed, anchors
+
+    old, made, halfway, landed, anchors = asyncio.run(run())
+    assert [(type(r), r.seed) for r in made] == [(SampleRequest, seed) for seed in (1, 2, 3, 4)]
+    new = tuple(answer(model, r).z for r in made)
+    for got, want in zip(halfway.corners, toward(old, new, 0.5), strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    for got, corner, want in zip(landed.corners, anchors, new, strict=True):
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(corner, want)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: cmd.NextCorners("drums", seeds=(1, 2, 3)),
+    lambda: cmd.NextCorners("drums", seeds=(1, 2), files=("a.mid", "b.mid")),
+    lambda: cmd.NextCorners("drums", seeds=(1, 2, 3, -4)),
+    lambda: cmd.NextCorners("drums", files=("a.mid", "b.mid", "c.mid", "")),
+    lambda: cmd.NextCorners("drums", seeds=(1, 2, 3, 4), share=1.5),
+])
+def test_next_corners_are_four_seeds_or_four_files_and_a_share_0_to_1(make):
+    with pytest.raises(SettingError, match="next corners are four seeds|share must be"):
+        make()

@@ -28,11 +28,8 @@ from latentjam.models.evaluation.likeness import (
     compare,
     distance,
 )
-from latentjam.models.midi_io import write_midi
 from latentjam.models.notesequence import Note, NoteSequence, Tempo
-
-STEP = 0.125  # seconds per sixteenth at 120 qpm
-SCALE = (60, 62, 64, 65, 67, 69, 71, 72)  # C major, C to C
+from tune_files import SCALE, STEP, write_tunes
 
 
 def window(notes: list[Note], qpm: float = 120.0, bars: int = 2) -> NoteSequence:
@@ -186,29 +183,10 @@ def test_compare_gives_distances_changes_and_both_renderings():
         compare(band, {"drums": drums})
 
 
-def write_band(folder, pieces: int = 3, seed: int = 0) -> None:
-    """``pieces`` 8-bar tunes (piano, eighths and quarters on a C major scale) and one file of
-    drums alone, which a melody model takes nothing from."""
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    for k in range(pieces):
-        notes, step = [], 0
-        while step < 8 * 16:
-            length = int(rng.choice([2, 4]))
-            notes.append(Note(int(rng.choice(SCALE)), 90, step * STEP, (step + length) * STEP))
-            step += length
-        write_midi(NoteSequence(notes=notes, tempos=[Tempo(0.0, 120.0)], total_time=16.0),
-                   folder / f"tune{k}.mid")
-    hits = [Note(36, 90, s * STEP, (s + 1) * STEP, instrument=9, is_drum=True)
-            for s in range(0, 64, 4)]
-    write_midi(NoteSequence(notes=hits, tempos=[Tempo(0.0, 120.0)], total_time=8.0),
-               folder / "drums-only.mid")
-
-
 def test_band_windows_go_through_the_models_encoding_and_say_what_each_file_gave(tmp_path):
     from latentjam.models.trained_model import TrainedModel
 
-    write_band(tmp_path / "band", pieces=2)
+    write_tunes(tmp_path / "band", pieces=2)
     (tmp_path / "band" / "broken.mid").write_bytes(b"not midi")
     model = TrainedModel.load("melody")
     windows, files = likeness.band_windows(model, tmp_path / "band")
@@ -234,7 +212,7 @@ def test_band_windows_go_through_the_models_encoding_and_say_what_each_file_gave
 
 
 def test_the_command_prints_a_table_of_every_statistic(tmp_path, capsys):
-    write_band(tmp_path / "band")
+    write_tunes(tmp_path / "band")
     # the shipped melody model under another name: the same weights and the same seed give
     # the same samples, so its change against the base must be 0%
     copy = tmp_path / "chorales-copy.safetensors"
@@ -270,7 +248,7 @@ def test_the_command_prints_a_table_of_every_statistic(tmp_path, capsys):
 
 def test_pictures_of_band_and_samples(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    write_band(tmp_path / "band", pieces=1)
+    write_tunes(tmp_path / "band", pieces=1)
     code = main(["evaluate", "--like", str(tmp_path / "band"), "--samples", "8", "--images",
                  str(tmp_path / "img")])
     assert code == 0, capsys.readouterr().err
@@ -289,7 +267,7 @@ def test_bad_input_is_one_line_naming_it(tmp_path, capsys, setup, args, named):
     if setup == "empty":
         (tmp_path / "empty").mkdir()
     elif setup == "band":
-        write_band(tmp_path / "band", pieces=1)
+        write_tunes(tmp_path / "band", pieces=1)
     code = main(["evaluate", "--like", str(tmp_path / setup), *args])
     out, err = capsys.readouterr()
     assert code == 2 and out == ""

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from latentjam.models.configs import any_program
 from latentjam.models.defaults import DEFAULT_MODELS
 from latentjam.models.encodings.converters import get_converter
 from latentjam.models.errors import InputError, ModelError
@@ -58,8 +59,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 def _any_program(base: TrainedModel) -> TrainedModel:
     """``base`` reading melodies from every program (its weights and output unchanged)."""
-    converter = dataclasses.replace(base.config.converter, valid_programs=None)
-    config = dataclasses.replace(base.config, converter=converter)
+    config = any_program(base.config)
     return dataclasses.replace(base, config=config, converter=get_converter(config))
 
 

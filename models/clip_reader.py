@@ -7,7 +7,8 @@ may run beside the clock. ``python -m latentjam.models.clip_reader`` reads one f
 prints one JSON line, ``{"classes": [...], "kept": {...}}`` or ``{"error": "..."}``; the
 caller kills it at its deadline. Inside, the process limits its own memory and CPU time, reads
 only regular files of at most ``MAX_CLIP_BYTES`` that lie (symbolic links resolved) inside
-the folders it was given, and takes the clip as it is (``to_examples(training=False)``).
+the folders it was given, and takes the clip as it is (``to_examples(training=False)``, a
+melody on any program: ``configs.any_program``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from latentjam.models.configs import ModelConfig, config_from_dict
+from latentjam.models.configs import ModelConfig, any_program, config_from_dict
 from latentjam.models.encodings.converters import get_converter
 from latentjam.models.errors import ModelError, NoExamplesError
 from latentjam.models.midi_io import read_midi
@@ -42,7 +43,7 @@ def read_clip(path: Path, config: ModelConfig, within: list[Path] | None = None,
         raise ModelError(f"{path}: outside the anchor folders "
                          f"({', '.join(str(f) for f in within)})")
     sequence = read_midi(path, max_bytes=max_bytes)
-    extraction = get_converter(config).to_examples(sequence, training=False)
+    extraction = get_converter(any_program(config)).to_examples(sequence, training=False)
     if not extraction.examples:
         raise NoExamplesError(f"{path}: no {config.converter.slice_bars}-bar "
                               f"{config.converter.kind} window in it (too short, or nothing "

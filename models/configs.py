@@ -218,6 +218,16 @@ _TUPLE_FIELDS = {f.name for f in dataclasses.fields(HParams) if "tuple" in str(f
 _HPARAM_FIELDS = {f.name: f for f in dataclasses.fields(HParams)}
 
 
+def any_program(config: ModelConfig) -> ModelConfig:
+    """``config`` reading melodies from every program. A user's clip (an anchor, a loop
+    played in, a file to encode) is the melody they chose, whatever instrument plays it;
+    only training data keep Magenta's melody programs (0-31)."""
+    if config.converter.valid_programs is None:
+        return config
+    converter = dataclasses.replace(config.converter, valid_programs=None)
+    return dataclasses.replace(config, converter=converter)
+
+
 def override_hparams(config: ModelConfig, overrides: dict[str, Any], name: str | None = None,
                      source: str = "overrides") -> ModelConfig:
     """``config`` with hyper-parameters replaced; unknown keys and wrong types are errors."""
@@ -328,6 +338,7 @@ def config_to_dict(config: ModelConfig) -> dict[str, Any]:
 
 
 __all__ = [
-    "CONFIGS", "ConverterConfig", "HParams", "ModelConfig", "config_from_dict", "config_names",
+    "CONFIGS", "ConverterConfig", "HParams", "ModelConfig", "any_program", "config_from_dict",
+    "config_names",
     "config_to_dict", "get_config", "load_config", "override_hparams",
 ]

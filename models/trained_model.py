@@ -21,7 +21,7 @@ from latentjam.models.checkpoints.loader import (
     load_checkpoint,
 )
 from latentjam.models.checkpoints.native import read_metadata
-from latentjam.models.configs import CONFIGS, ModelConfig, load_config
+from latentjam.models.configs import CONFIGS, ModelConfig, any_program, load_config
 from latentjam.models.defaults import resolve_model
 from latentjam.models.encodings.converters import Converter, get_converter
 from latentjam.models.errors import ConfigError, InputError, NoExamplesError
@@ -145,8 +145,10 @@ class TrainedModel:
 
     def windows(self, sequence: NoteSequence, name: str) -> list[np.ndarray]:
         """The windows of a user's clip, taken as it is (Magenta's filters are for training
-        data: a trio whose part rests is encoded, and the log says so in one line)."""
-        extraction = self.converter.to_examples(sequence, training=False)
+        data: a trio whose part rests is encoded, a melody on a synth lead too, and the log
+        says so in one line)."""
+        extraction = get_converter(any_program(self.config)).to_examples(sequence,
+                                                                          training=False)
         if extraction.kept:
             reasons = ", ".join(f"{why}: {n}" for why, n in sorted(extraction.kept.items()))
             log.info("%s: encoded as it is (%s); training data would skip such windows", name,

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from latentjam.models.configs import ModelConfig
-from latentjam.models.encodings.converters import Converter
+from latentjam.models.configs import ModelConfig, any_program
+from latentjam.models.encodings.converters import Converter, get_converter
 from latentjam.models.errors import InputError, ModelError
 from latentjam.models.inference.latent import slerp_at, walk
 from latentjam.models.notesequence import Note, NoteSequence, Tempo, TimeSignature
@@ -61,7 +61,8 @@ def answer(model: TrainedModel, request: ModelRequest) -> ModelResult:
     rng = np.random.default_rng(getattr(request, "seed", None))
     if isinstance(request, EncodeRequest | EncodeNotesRequest):
         classes = request.classes if isinstance(request, EncodeRequest) else \
-            first_window(model.converter, request.loop, model.config.name)
+            first_window(get_converter(any_program(model.config)), request.loop,
+                         model.config.name)
         try:
             inputs = model.converter.encoder_inputs(classes)
         except (ValueError, IndexError) as err:

@@ -203,6 +203,26 @@ def test_a_misspelt_model_lists_the_kinds_and_suggests_the_nearest(tmp_path: Pat
     assert "did you mean 'melody'?" in err
 
 
+def test_a_synth_lead_clip_is_encoded_and_interpolated(tmp_path: Path) -> None:
+    """A melody on a synth lead (program 81) is a user's clip like any other: encoded and
+    used as an interpolation end by the shipped melody model."""
+    from latentjam.models.midi_io import write_midi
+    from latentjam.models.notesequence import Note, NoteSequence, Tempo
+
+    lead, piano = tmp_path / "lead.mid", tmp_path / "piano.mid"
+    for path, program in ((lead, 81), (piano, 0)):
+        notes = [Note(62 + k % 4, 90, k * 0.5, k * 0.5 + 0.25, program=program)
+                 for k in range(8)]
+        write_midi(NoteSequence(notes=notes, tempos=[Tempo(0.0, 120.0)], total_time=4.0), path)
+    assert main(["encode", str(lead), "--out", str(tmp_path / "z.npy")]) == 0
+    z_lead = np.load(tmp_path / "z.npy")
+    assert main(["encode", str(piano), "--out", str(tmp_path / "zp.npy")]) == 0
+    np.testing.assert_allclose(z_lead, np.load(tmp_path / "zp.npy"))  # the same notes
+    assert main(["interpolate", str(lead), str(piano), "--num", "3", "--out",
+                 str(tmp_path / "i")]) == 0
+    assert len(_mids(tmp_path / "i")) == 3
+
+
 def test_a_trio_that_rests_is_encoded_and_interpolated(magenta_fixtures: Path, tmp_path: Path,
                                                        caplog):
     """A part resting two bars or more is Magenta's reason to skip *training* windows; a

@@ -36,6 +36,19 @@ def test_a_clip_gives_the_converters_first_window_as_it_is(clip: Path):
     assert classes.tolist() == expected.tolist() and kept == {}
 
 
+def test_a_melody_on_a_synth_lead_is_a_clip_though_not_training_data(tmp_path: Path):
+    """A performer's anchor is the melody they chose, whatever plays it; Magenta's melody
+    data (and so training) keep programs 0-31 only."""
+    path = tmp_path / "lead.mid"
+    notes = [Note(64 + k % 3, 90, k * 0.5, k * 0.5 + 0.25, program=81) for k in range(8)]
+    write_midi(NoteSequence(notes=notes, tempos=[Tempo(0.0, 120.0)], total_time=4.0), path)
+    classes, _ = read_clip(path, CONFIG)
+    assert classes[0] == 64 - 21 + 2  # its first note, E4
+    training = get_converter(CONFIG).to_examples(read_midi(path))
+    assert not training.examples
+    assert any("no note on a melody program" in why for why in training.skipped)
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda d: Path("/etc/passwd"), "/etc/passwd: outside the anchor folders"),
     (lambda d: d / ".." / "elsewhere.mid", "outside the anchor folders"),

@@ -8,6 +8,11 @@ the same libjack (the one python-rtmidi's wheel carries, else the system's), so 
 dependency is needed. It registers no process callback, so the server never schedules it in
 its real-time cycle: the xrun notice arrives on libjack's notification thread, which takes
 the GIL only for that notice.
+
+Not wired into the performer yet: with this client in the engine's own process, a SIGSTOP of
+the engine (the fault harness's stall) left the JACK server reporting an xrun every period
+after SIGCONT and the engine never finishing its shutdown. A watch in a process of its own
+(as the port lister is), which a stall of the engine does not stop, is the next thing to try.
 """
 
 from __future__ import annotations

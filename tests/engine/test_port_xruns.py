@@ -3,7 +3,6 @@ that says so when it cannot watch. The real server's xruns: test_port_xruns_jack
 
 import logging
 
-from latentjam.engine.engine_state import EngineState
 from latentjam.engine.port_xruns import XrunLog, XrunWatch
 
 LOGGER = "latentjam.engine.port_xruns"
@@ -50,9 +49,3 @@ def test_a_watch_without_libjack_says_it_is_not_watching(caplog, tmp_path):
         watch.close()
     assert any("not watched: no libjack" in m for m in messages(caplog))
     assert watch.count == 0
-
-
-def test_engine_state_has_room_for_the_count():
-    state = EngineState(True, "internal", "playing", 120.0, 0, 0, 0, (), jack_xruns=2)
-    assert state.jack_xruns == 2
-    assert EngineState(True, "internal", "playing", 120.0, 0, 0, 0, ()).jack_xruns == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,11 +26,20 @@ def test_a_clip_is_read_in_a_process_and_arrives_as_classes(tmp_path: Path):
     assert classes.shape == (32,) and classes[0] == 62 - 21 + 2 and seconds > 0
 
 
-def test_a_reader_that_hangs_is_killed_at_its_deadline(tmp_path: Path):
+def test_a_reader_that_hangs_is_killed_at_its_deadline(tmp_path: Path, monkeypatch):
+    stuck = tmp_path / "stuck-python"  # a reader process that never answers
+    stuck.write_text("#!/bin/sh\nexec sleep 60\n")
+    stuck.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(stuck))
+    with pytest.raises(InputError, match="riff.mid: not read within 1 s; refused"):
+        asyncio.run(read_clip_classes(str(tmp_path / "riff.mid"), INFO, None, timeout_s=1.0))
+
+
+def test_a_fifo_is_refused_at_once_not_waited_for(tmp_path: Path):
     fifo = tmp_path / "pipe.mid"
-    os.mkfifo(fifo)  # opening it for reading waits for a writer that never comes
-    with pytest.raises(InputError, match="pipe.mid: not read within 1 s; refused"):
-        asyncio.run(read_clip_classes(str(fifo), INFO, None, timeout_s=1.0))
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer that never comes
+    with pytest.raises(InputError, match="pipe.mid: not a regular file"):
+        asyncio.run(read_clip_classes(str(fifo), INFO, None, timeout_s=10.0))
 
 
 def test_the_readers_refusal_comes_back_in_one_line(tmp_path: Path):

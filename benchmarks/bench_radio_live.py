@@ -41,18 +41,22 @@ def tree(pid: int) -> list[int]:
     return out
 
 
-def usage(pids: list[int]) -> tuple[float, float]:
-    """(RSS in MB, CPU seconds) summed over ``pids``."""
-    rss, cpu = 0.0, 0.0
+def usage(pids: list[int]) -> tuple[float, float, float]:
+    """(RSS in MB, PSS in MB, CPU seconds) summed over ``pids``. RSS counts every shared
+    page once per process that maps it (JACK's shared memory, about 100 MB, in the engine
+    and again in each port's client); PSS divides shared pages among their processes, so
+    its sum is what the station costs the machine."""
+    rss, pss, cpu = 0.0, 0.0, 0.0
     for pid in pids:
         try:
-            status = Path(f"/proc/{pid}/status").read_text()
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        rss += int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+        rss += int(re.search(r"^Rss:\s+(\d+)", rollup, re.M).group(1)) / 1024
+        pss += int(re.search(r"^Pss:\s+(\d+)", rollup, re.M).group(1)) / 1024
         cpu += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return rss, cpu
+    return rss, pss, cpu
 
 
 def metric(text: str, name: str) -> float:
@@ -78,16 +82,17 @@ def main() -> None:
                 line = player.stderr.readline()
                 if "/health and /metrics" in line:
                     url = line.split("http://")[1].split("/health")[0]
-            began, (_, cpu0) = time.monotonic(), usage(tree(player.pid))
-            print("minute  RSS MB (all processes)  CPU share  bar  song  late loops  skipped "
-                  "notes  load", flush=True)
+            began, (_, _, cpu0) = time.monotonic(), usage(tree(player.pid))
+            print("minute  RSS MB  PSS MB (all processes)  CPU share  bar  song  late loops  "
+                  "skipped notes  load", flush=True)
             while time.monotonic() - began < args.minutes * 60:
                 time.sleep(args.every)
-                rss, cpu = usage(tree(player.pid))
+                rss, pss, cpu = usage(tree(player.pid))
                 with urllib.request.urlopen(f"http://{url}/metrics", timeout=5) as answer:
                     text = answer.read().decode()
                 elapsed = time.monotonic() - began
-                print(f"{elapsed / 60:6.1f}  {rss:8.0f}  {(cpu - cpu0) / elapsed:9.1%}  "
+                share = (cpu - cpu0) / elapsed
+                print(f"{elapsed / 60:6.1f}  {rss:6.0f}  {pss:6.0f}  {share:9.1%}  "
                       f"{metric(text, 'bar'):5.0f}  {metric(text, 'song'):4.0f}  "
                       f"{metric(text, 'late_loops'):6.0f}  {metric(text, 'skipped_notes'):6.0f}"
                       f"  {os.getloadavg()[0]:.2f}", flush=True)

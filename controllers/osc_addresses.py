@@ -21,6 +21,9 @@ from latentjam.engine.engine_state import EngineState
 from latentjam.engine.errors import SettingError
 
 ROOT = "/latentjam"
+# the humanize amounts a controller shows and sets (drum_accents is a table: the set file's)
+HUMANIZE_FIELDS = ("velocity_spread", "accent_downbeat", "accent_beat", "accent_offbeat",
+                   "timing_spread_ms", "swing_percent", "push_ms", "length_spread_percent")
 
 
 class OscMessageError(ValueError):
@@ -43,11 +46,18 @@ class Unsubscribe:
 
 
 @dataclass(frozen=True)
+class AnchorFiles:
+    """Reply to the sender with the MIDI files of the set's anchor folders, as names
+    ``.../anchor/load`` takes (``/latentjam/anchors``): a controller lists what it may load,
+    never an arbitrary folder."""
+
+
+@dataclass(frozen=True)
 class Ignored:
     """A button's release (0) on a trigger address: nothing to do, nothing wrong."""
 
 
-Query = StateQuery | Subscribe | Unsubscribe | Ignored
+Query = StateQuery | Subscribe | Unsubscribe | AnchorFiles | Ignored
 
 
 def _number(address: str, value: object) -> float:
@@ -142,6 +152,7 @@ SET_ADDRESSES: dict[str, Callable] = {
     "stop": _trigger(cmd.Stop),
     "panic": _trigger(cmd.Panic),
     "state": _trigger(StateQuery),
+    "anchors": _trigger(AnchorFiles),
     "unsubscribe": _trigger(Unsubscribe),
     "subscribe": _subscribe,
     "tempo": _fields(cmd.SetTempo, (_number,)),
@@ -229,6 +240,13 @@ def feedback(state: EngineState) -> dict[str, tuple]:
             f"{base}/loops": (track.loops_played,),
             f"{base}/late": (track.late_answers,),
             f"{base}/blend": tuple(float(v) for v in track.blend_point),
+            f"{base}/blend/path": (track.blend_path,),
+            f"{base}/grid/size": (track.grid_size,),
+            f"{base}/anchors": tuple(track.anchors),  # the slots holding a latent vector
+            f"{base}/roll": track.roll,  # the loop playing: steps, then start, length, pitch
+            f"{base}/queued": track.queued_roll,  # the next one, once the model answered
+            **{f"{base}/humanize/{name}": (float(getattr(track.humanize, name)),)
+               for name in HUMANIZE_FIELDS},
         })
     return out
 

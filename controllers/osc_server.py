@@ -21,6 +21,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from latentjam.controllers.osc_addresses import (
+    ROOT,
+    AnchorFiles,
     Ignored,
     OscMessageError,
     StateQuery,
@@ -88,12 +90,16 @@ class RefusalLog:
 class OscServer:
     """``OscServer(config, submit=performer.command, state=performer.state)``: ``submit``
     carries out a command (``SettingError`` refuses it), ``state`` reads the engine;
-    ``extra`` gives more feedback messages (address -> arguments), e.g. the radio's."""
+    ``extra`` gives more feedback messages (address -> arguments), e.g. the radio's;
+    ``anchors`` lists the anchor folders' MIDI files (``controllers.anchor_files``, run in a
+    thread) for ``/latentjam/anchors``."""
 
     def __init__(self, config: OscConfig, submit: Callable[[Command], None],
                  state: Callable[[], EngineState],
-                 extra: Callable[[], dict[str, tuple]] | None = None) -> None:
+                 extra: Callable[[], dict[str, tuple]] | None = None,
+                 anchors: Callable[[], tuple[str, ...]] | None = None) -> None:
         self.config = config
+        self._anchors = anchors
         self._submit = submit
         self._state = state
         self._extra = extra
@@ -184,6 +190,11 @@ class OscServer:
         elif isinstance(what, Unsubscribe):
             for client in [c for c in self._subscribers if c[0] == sender[0]]:
                 del self._subscribers[client]
+        elif isinstance(what, AnchorFiles):
+            if self._anchors is None:
+                self._reject(f"{address}: this server lists no anchor folder")
+                return
+            asyncio.get_running_loop().create_task(self._send_anchor_files(sender))
         else:
             try:
                 self._submit(what)
@@ -207,6 +218,10 @@ class OscServer:
         self._refusals.refuse(reason, time.monotonic())
 
     # -- outgoing ---------------------------------------------------------------------------
+
+    async def _send_anchor_files(self, client: Address) -> None:
+        names = await asyncio.to_thread(self._anchors)  # a folder's listing is disk I/O
+        self._send_all(client, {f"{ROOT}/anchors": names})
 
     def _send_all(self, client: Address, messages: dict[str, tuple]) -> None:
         if self._transport is None:

@@ -27,6 +27,8 @@ class TrackState:
     blend_point: tuple[float, float] = (0.5, 0.5)  # blend and grid modes: (x, y) in 0..1
     blend_path: str = "circle"  # how that point moves (engine.blend)
     grid_size: int = 5  # grid mode: cells a side
+    roll: tuple[int, ...] = ()  # the loop playing, summarized (loops.roll); () before one
+    queued_roll: tuple[int, ...] = ()  # the next loop once the model has answered, else ()
 
 
 @dataclass(frozen=True, slots=True)

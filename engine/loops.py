@@ -219,3 +219,22 @@ def bar_messages(loop: Loop, bar: int, at_tick: int,
     """The grid's messages (no humanization) for ``bar`` of ``loop`` played from ``at_tick``."""
     return [message for message, _ in note_messages(bar_notes(loop, bar, at_tick), routes)]
 
+
+
+# -- a summary for a controller's piano roll ------------------------------------------------
+
+ROLL_NOTES = 256  # notes a summary keeps (an 8-bar drum loop may hold more: its first 256)
+ROLL_STEPS_PER_BAR = 16  # the summary's grid: 16th notes
+
+
+def roll(loop: Loop, limit: int = ROLL_NOTES) -> tuple[int, ...]:
+    """A loop as a controller draws it: ``(steps, start, length, pitch, start, length, pitch,
+    ...)`` on a grid of 16th notes (``steps`` the loop's length; a note at least one step
+    long), its first ``limit`` notes. Flat ints, so that it is one OSC message as well as a
+    JSON list."""
+    per_step = max(loop.bar_ticks // ROLL_STEPS_PER_BAR, 1)
+    out = [loop.length_ticks // per_step]
+    for note in loop.notes[:limit]:
+        start = note.start_tick // per_step
+        out += (start, max(note.end_tick // per_step - start, 1), note.pitch)
+    return tuple(out)

@@ -55,6 +55,7 @@ from latentjam.engine.loops import (
     first_bars,
     loop_from_steps,
     note_messages,
+    roll,
     steps_of,
 )
 from latentjam.models.service import (
@@ -145,6 +146,7 @@ class Track:
         self._corner_share = 0.0
         self._landing: asyncio.Task | None = None
         self._file_corners: dict[str, np.ndarray] = {}
+        self._rolls: dict[int, tuple[Loop, tuple[int, ...]]] = {}  # id -> (loop, its roll)
 
     # -- asking the model -------------------------------------------------------------------
 
@@ -510,7 +512,25 @@ class Track:
         return TrackState(self.name, s.mode, s.temperature, s.walk_step, s.bars, s.every,
                           s.muted, s.soloed, s.humanize, port, channel, self.loops_played,
                           self.late_answers, tuple(sorted(self.anchors)), point,
-                          s.blend.path, s.grid_size)
+                          s.blend.path, s.grid_size, self._roll(self.current),
+                          self._roll(self._queued()))
+
+    def _queued(self) -> PlayingLoop | None:
+        task = self._next
+        if task is None or not task.done() or task.cancelled() or task.exception():
+            return None
+        return task.result()
+
+    def _roll(self, playing: PlayingLoop | None) -> tuple[int, ...]:
+        """The loop's summary, made once per loop (state() is read many times a second)."""
+        if playing is None:
+            return ()
+        cached = self._rolls.get(id(playing.loop))
+        if cached is None or cached[0] is not playing.loop:
+            if len(self._rolls) >= 4:  # the playing and the queued loop, and a spare
+                self._rolls.clear()
+            cached = self._rolls[id(playing.loop)] = (playing.loop, roll(playing.loop))
+        return cached[1]
 
     def cancel(self) -> None:
         self._ask_again = None

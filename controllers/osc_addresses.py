@@ -53,11 +53,34 @@ class AnchorFiles:
 
 
 @dataclass(frozen=True)
+class Learn:
+    """Map the next CC or note that moves on the MIDI controller to ``address`` (a
+    control's, ``controllers.controls``)."""
+
+    address: str
+
+
+@dataclass(frozen=True)
+class CancelLearn:
+    """Stop waiting for a knob to map."""
+
+
+@dataclass(frozen=True)
+class Forget:
+    """Remove the controller's mappings of ``address``."""
+
+    address: str
+
+
+LearnRequest = Learn | CancelLearn | Forget
+
+
+@dataclass(frozen=True)
 class Ignored:
     """A button's release (0) on a trigger address: nothing to do, nothing wrong."""
 
 
-Query = StateQuery | Subscribe | Unsubscribe | AnchorFiles | Ignored
+Query = StateQuery | Subscribe | Unsubscribe | AnchorFiles | LearnRequest | Ignored
 
 
 def _number(address: str, value: object) -> float:
@@ -156,6 +179,9 @@ SET_ADDRESSES: dict[str, Callable] = {
     "unsubscribe": _trigger(Unsubscribe),
     "subscribe": _subscribe,
     "tempo": _fields(cmd.SetTempo, (_number,)),
+    "learn": _fields(Learn, (_text,)),  # MIDI CC learn (controllers.midi_controller)
+    "learn/cancel": _trigger(CancelLearn),
+    "learn/forget": _fields(Forget, (_text,)),
 }
 
 # /latentjam/track/TRACK/NAME -> what it asks for, from (address, args, track)
@@ -203,8 +229,8 @@ def _parse(address: str, args: tuple) -> cmd.Command | Query:
     if not address.startswith(ROOT + "/"):
         raise OscMessageError(f"unknown address {address!r} (they start with {ROOT}/)")
     parts = address[len(ROOT) + 1:].split("/")
-    if len(parts) == 1 and parts[0] in SET_ADDRESSES:
-        return SET_ADDRESSES[parts[0]](address, args)
+    if parts[0] != "track" and "/".join(parts) in SET_ADDRESSES:
+        return SET_ADDRESSES["/".join(parts)](address, args)
     if parts[0] == "track" and len(parts) >= 3:
         track, what = parts[1], "/".join(parts[2:])
         if what in TRACK_ADDRESSES:
@@ -226,6 +252,7 @@ def feedback(state: EngineState) -> dict[str, tuple]:
         f"{ROOT}/beat": (state.bar + 1, state.beat + 1),
         f"{ROOT}/clock": (state.clock, state.clock_status),
         f"{ROOT}/skipped": (state.skipped_notes, state.skipped_pulses),
+        f"{ROOT}/xruns": (state.jack_xruns,),
     }
     for track in state.tracks:
         base = f"{ROOT}/track/{track.name}"

@@ -23,7 +23,11 @@ from collections.abc import Callable
 from latentjam.controllers.osc_addresses import (
     ROOT,
     AnchorFiles,
+    CancelLearn,
+    Forget,
     Ignored,
+    Learn,
+    LearnRequest,
     OscMessageError,
     StateQuery,
     Subscribe,
@@ -92,14 +96,17 @@ class OscServer:
     carries out a command (``SettingError`` refuses it), ``state`` reads the engine;
     ``extra`` gives more feedback messages (address -> arguments), e.g. the radio's;
     ``anchors`` lists the anchor folders' MIDI files (``controllers.anchor_files``, run in a
-    thread) for ``/latentjam/anchors``."""
+    thread) for ``/latentjam/anchors``; ``learn`` takes ``/latentjam/learn...`` (the MIDI
+    controller's, ``controllers.midi_controller``; ``EngineError`` refuses)."""
 
     def __init__(self, config: OscConfig, submit: Callable[[Command], None],
                  state: Callable[[], EngineState],
                  extra: Callable[[], dict[str, tuple]] | None = None,
-                 anchors: Callable[[], tuple[str, ...]] | None = None) -> None:
+                 anchors: Callable[[], tuple[str, ...]] | None = None,
+                 learn: Callable[[LearnRequest], None] | None = None) -> None:
         self.config = config
         self._anchors = anchors
+        self._learn = learn
         self._submit = submit
         self._state = state
         self._extra = extra
@@ -195,6 +202,16 @@ class OscServer:
                 self._reject(f"{address}: this server lists no anchor folder")
                 return
             asyncio.get_running_loop().create_task(self._send_anchor_files(sender))
+        elif isinstance(what, Learn | CancelLearn | Forget):
+            if self._learn is None:
+                self._reject(f"{address}: no MIDI controller to learn (--controller PORT or "
+                             f"[controller] input)")
+                return
+            try:
+                self._learn(what)
+            except EngineError as err:
+                self._reject(f"{address}: {err}")
+                return
         else:
             try:
                 self._submit(what)

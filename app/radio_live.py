@@ -111,4 +111,5 @@ class LiveStation:
             "song": float(self.now.get("song", 0)), "energy": float(self.now.get("energy", 0)),
             "uptime_seconds": time.monotonic() - self.began,
             "late_loops": sum(t.late_answers for t in state.tracks),
-            "skipped_notes": state.skipped_notes, "skipped_pulses": state.skipped_pulses})
+            "skipped_notes": state.skipped_notes, "skipped_pulses": state.skipped_pulses,
+            "jack_xruns": state.jack_xruns})

@@ -34,6 +34,7 @@ class StationMetrics:
         "late_loops": "times a model answer came too late and a loop repeated",
         "skipped_notes": "note-ons dropped after a stall",
         "skipped_pulses": "clock pulses dropped after a stall",
+        "jack_xruns": "periods the JACK server reported missed (xruns)",
     }
 
     def __init__(self) -> None:

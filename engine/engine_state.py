@@ -44,3 +44,4 @@ class EngineState:
     skipped_notes: int = 0  # note-ons left out because they came due too late (a stall)
     skipped_pulses: int = 0  # clock pulses left out for the same reason
     refused_messages: int = 0  # messages not sent: not complete MIDI messages (midi_wire)
+    jack_xruns: int = 0  # xruns the JACK server reported while the set ran (xrun_process)

@@ -49,6 +49,7 @@ from latentjam.engine.model_worker import ModelClient
 from latentjam.engine.output_thread import REALTIME_PRIORITY, OutputThread
 from latentjam.engine.port_lister import PortLister
 from latentjam.engine.port_watch import WatchedOutput
+from latentjam.engine.ports import backend_name
 from latentjam.engine.recorder import LoopRecorder
 from latentjam.engine.scheduler import MAX_OFFSET_NS, LookaheadQueue
 from latentjam.engine.set_config import SetConfig
@@ -57,11 +58,13 @@ from latentjam.engine.sinks import MessageSink
 from latentjam.engine.synth_sink import TeeSink
 from latentjam.engine.track import Track
 from latentjam.engine.transport import PPQN, bar_and_beat, bars_to_ticks
+from latentjam.engine.xrun_process import XrunReporter
 
 log = logging.getLogger(__name__)
 
 DISPATCH_PERIOD_S = 0.004  # how often bars are prepared and due messages handed over
 PORT_CHECK_PERIOD_S = 1.0
+XRUN_LOG_PERIOD_S = 1.0  # a pending xrun count is told at most this late (the log rate-limits)
 CLOCK_MESSAGE = mido.Message("clock")
 
 
@@ -113,6 +116,7 @@ class Performer:
         self.started = asyncio.Event()  # set at the first Started event
         self.first_note_ns: int | None = None  # the deadline of the first note handed over
         self._lister: PortLister | None = None  # the port list, when existing ports are watched
+        self._xruns: XrunReporter | None = None  # the JACK server's xruns, on JACK ports
         self.skipped_notes = 0  # note-ons dropped as too late (after a stall)
         self.skipped_pulses = 0  # clock pulses dropped as too late
         self._resync_pending = False  # a follower's receivers wait to be put back on the grid
@@ -149,6 +153,10 @@ class Performer:
             self._lister = PortLister(self.config.backend)
             await self._lister.open()
             self._tasks.append(loop.create_task(self._watch_ports(), name="performer: ports"))
+        if self._ports and backend_name(self.config.backend).endswith("/UNIX_JACK"):
+            self._xruns = XrunReporter()  # a child process: see engine/xrun_process.py
+            await self._xruns.open()
+            self._tasks.append(loop.create_task(self._tell_xruns(), name="performer: xruns"))
         if self.clock.leads and self.config.autostart:
             self.clock.start()
 
@@ -203,6 +211,8 @@ class Performer:
             await self.clock.close()
         if self._lister is not None:
             await self._lister.close()
+        if self._xruns is not None:
+            await self._xruns.close()
         with contextlib.suppress(Exception):
             await self.recorder.close()
         await asyncio.gather(*(client.close() for client in self._clients.values()),
@@ -390,6 +400,12 @@ class Performer:
             for port in self._ports.values():
                 await loop.run_in_executor(None, port.check, listing)
 
+    async def _tell_xruns(self) -> None:
+        """A pending xrun count, logged once its window is over (the first at once)."""
+        while True:
+            await asyncio.sleep(XRUN_LOG_PERIOD_S)
+            self._xruns.flush()
+
     # -- controllers ------------------------------------------------------------------------
 
     def command(self, command: cmd.Command) -> None:
@@ -449,7 +465,8 @@ class Performer:
         tracks = tuple(track.state(*self._routing[track.name]) for track in self.tracks)
         return EngineState(self._playing, self.clock.kind, self.clock.status(), bpm, tick,
                            bar, beat, tracks, self.skipped_notes, self.skipped_pulses,
-                           self.output.refused_count if self.output is not None else 0)
+                           self.output.refused_count if self.output is not None else 0,
+                           self._xruns.count if self._xruns is not None else 0)
 
 
 def _forward_late_ns(bpm: float) -> float:

@@ -9,10 +9,9 @@ dependency is needed. It registers no process callback, so the server never sche
 its real-time cycle: the xrun notice arrives on libjack's notification thread, which takes
 the GIL only for that notice.
 
-Not wired into the performer yet: with this client in the engine's own process, a SIGSTOP of
-the engine (the fault harness's stall) left the JACK server reporting an xrun every period
-after SIGCONT and the engine never finishing its shutdown. A watch in a process of its own
-(as the port lister is), which a stall of the engine does not stop, is the next thing to try.
+The engine runs this client in a process of its own (``engine/xrun_process.py``): in the
+engine's own process, a SIGSTOP of the engine (the fault harness's stall) left the JACK server
+reporting an xrun every period after SIGCONT and the engine never finishing its shutdown.
 """
 
 from __future__ import annotations
@@ -80,17 +79,22 @@ class XrunLog:
         self._unlogged = 0
         self._logged_at: float | None = None
 
-    def xrun(self) -> None:
+    def xrun(self, count: int = 1) -> None:
+        """``count`` more xruns (a process that watches for us tells them in batches)."""
+        if count <= 0:
+            return
         with self._lock:
-            self.count += 1
+            self.count += count
             now = self._clock()
             if self._logged_at is None:
                 self._logged_at = now
                 self._log.warning("JACK reported an xrun: a period's deadline was missed, so "
                                   "MIDI of that period may be late or lost (more are counted, "
                                   "logged at most every %g s)", self._repeat_log_s)
-                return
-            self._unlogged += 1
+                count -= 1
+                if not count:
+                    return
+            self._unlogged += count
             self._flush(now)
 
     def flush(self, final: bool = False) -> None:
@@ -113,10 +117,10 @@ class XrunWatch:
     is the xruns so far; ``flush()`` logs a pending count; ``close()`` ends the client."""
 
     def __init__(self, client_name: str = CLIENT_NAME, repeat_log_s: float = REPEAT_LOG_S,
-                 libraries: list[str] | None = None) -> None:
+                 libraries: list[str] | None = None, logger: logging.Logger = log) -> None:
         self._name = client_name
         self._libraries = libraries
-        self.log = XrunLog(repeat_log_s)
+        self.log = XrunLog(repeat_log_s, logger=logger)
         self._lib: ctypes.CDLL | None = None
         self._client: int | None = None
         self._callback = _XRUN_CALLBACK(self._on_xrun)  # kept: JACK holds only a pointer

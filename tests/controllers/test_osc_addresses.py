@@ -143,7 +143,9 @@ def test_feedback_of_a_whole_state():
     assert messages[f"{T}/late"] == (1,)
     assert messages[f"{T}/blend"] == (0.5, 0.5)  # where a blend or grid track stands
     assert messages["/latentjam/skipped"] == (0, 0)  # notes, pulses skipped after stalls
-    assert len(messages) == 5 + 10 + 5 + 8  # the page's: path, size, anchors, rolls, humanize
+    assert messages["/latentjam/xruns"] == (0,)  # the JACK server's missed periods
+    assert feedback(state(jack_xruns=7))["/latentjam/xruns"] == (7,)
+    assert len(messages) == 6 + 10 + 5 + 8  # the page's: path, size, anchors, rolls, humanize
 
 
 def test_changed_gives_only_what_differs():

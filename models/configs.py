@@ -26,6 +26,7 @@ MEL_PROGRAMS = tuple(range(32))  # piano, chromatic perc., organ, guitar (Magent
 # hier-multiperf: 128 note-ons + 128 note-offs + 96 time shifts (1/24 quarter each, up to a
 # bar) + 8 velocity bins, then 128 program tokens, a drum token and an end token
 MULTIPERF_CLASSES = 128 + 128 + 96 + 8 + 128 + 1 + 1
+GROOVE_DEPTH = 3 * DRUM_CLASSES  # GrooVAE: per drum class a hit, a velocity, an offset
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class HParams:
 class ConverterConfig:
     """How pieces become examples (Magenta's data converters)."""
 
-    kind: str  # "melody" | "drums" | "trio" | "multiperf"
+    kind: str  # "melody" | "drums" | "trio" | "multiperf" | "groove"
     slice_bars: int  # bars per example window
     steps_per_quarter: int = 4
     max_bars: int | None = 100  # melody, drums: truncate long pieces before slicing
@@ -74,6 +75,9 @@ class ConverterConfig:
     min_instruments: int = 2  # multiperf: fewer, and training skips the bar
     max_events_per_instrument: int = 64  # multiperf: tokens, program and end token included
     min_total_events: int = 8  # multiperf: fewer events in all, and training skips the bar
+    humanize: bool = False  # groove: the encoder reads hits only (no velocity, no offset)
+    tapify: bool = False  # groove: the encoder reads each step's loudest hit, one class
+    fixed_velocities: bool = False  # groove: the encoder reads no velocities
 
     @property
     def steps_per_bar(self) -> int:
@@ -91,7 +95,8 @@ class ModelConfig:
     name: str
     hparams: HParams
     converter: ConverterConfig
-    decoder: str = "categorical"  # "categorical" (flat) | "hierarchical"
+    # "categorical" (flat) | "hierarchical" | "groove" (flat; hits, velocities and offsets)
+    decoder: str = "categorical"
     output_depths: tuple[int, ...] = (MELODY_CLASSES,)  # one per part (trio: 90, 90, 512)
     level_lengths: tuple[int, ...] = ()  # hierarchical: (conductor steps, steps per bar)
     # a hierarchical encoder's level lengths, lowest first (multiperf: 64 events per
@@ -114,6 +119,11 @@ class ModelConfig:
     @property
     def is_hierarchical(self) -> bool:
         return self.decoder == "hierarchical"
+
+    @property
+    def is_groove(self) -> bool:
+        """Continuous outputs (GrooVAE): decodes are rows of floats, not classes."""
+        return self.decoder == "groove"
 
 
 def _named(name: str, hparams: dict[str, Any], converter: ConverterConfig,
@@ -139,6 +149,13 @@ _MULTIPERF_MODEL = dict(
     encoder_level_lengths=(64, 8),
     transpose_range=(-3, 3),
 )
+# GrooveConverter(split_bars=..., steps_per_quarter=4, quarters_per_bar=4, Roland pitch
+# classes for training, note-seq's drum map for inference); max_tensors_per_notesequence
+# (20) does not apply: Magenta's groove converter returns every window.
+_GROOVE_2BAR = ConverterConfig(kind="groove", slice_bars=2, max_bars=None)
+_GROOVE = dict(batch_size=512, z_size=256, enc_rnn_size=(512,), dec_rnn_size=(256, 256),
+               max_beta=0.2, free_bits=48, dropout_keep_prob=0.3)
+_GROOVE_MODEL = dict(decoder="groove", output_depths=(GROOVE_DEPTH,))
 
 CONFIGS: dict[str, ModelConfig] = {
     c.name: c
@@ -195,6 +212,24 @@ CONFIGS: dict[str, ModelConfig] = {
                  dec_rnn_size=(1024, 1024, 1024)),
             _MULTIPERF_1BAR,
             **_MULTIPERF_MODEL,
+        ),
+        _named(
+            "groovae_2bar_humanize",
+            dict(max_seq_len=16 * 2, **_GROOVE),  # 2 bars of 16 steps
+            dataclasses.replace(_GROOVE_2BAR, humanize=True),
+            **_GROOVE_MODEL,
+        ),
+        _named(
+            "groovae_2bar_tap_fixed_velocity",
+            dict(max_seq_len=16 * 2, **_GROOVE),
+            dataclasses.replace(_GROOVE_2BAR, tapify=True, fixed_velocities=True),
+            **_GROOVE_MODEL,
+        ),
+        _named(
+            "groovae_4bar",
+            dict(max_seq_len=16 * 4, **_GROOVE),  # 4 bars of 16 steps
+            dataclasses.replace(_GROOVE_2BAR, slice_bars=4),
+            **_GROOVE_MODEL,
         ),
     )
 }

@@ -162,8 +162,12 @@ def get_converter(config: ModelConfig) -> Converter:
         from latentjam.models.encodings.multiperf import MultiPerfConverter
 
         return MultiPerfConverter(config.converter)
+    if kind == "groove":
+        from latentjam.models.encodings.groove import GrooveConverter
+
+        return GrooveConverter(config.converter)
     raise ConfigError(f"{config.name}: unknown converter kind {kind!r} "
-                      f"(known: melody, drums, trio, multiperf)")
+                      f"(known: melody, drums, trio, multiperf, groove)")
 
 
 __all__ = ["OUTPUT_VELOCITY", "Converter", "Extraction", "get_converter", "one_hot"]

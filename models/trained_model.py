@@ -31,13 +31,20 @@ from latentjam.models.personalize.midime_file import SUFFIX as MIDIME_SUFFIX
 from latentjam.models.variables import expected_shapes
 
 
-def infer_config(variables: dict[str, np.ndarray]) -> ModelConfig | None:
-    """The one named config whose variables have exactly these shapes, if only one fits."""
+def infer_config(variables: dict[str, np.ndarray], path: Path | None = None
+                 ) -> ModelConfig | None:
+    """The one named config whose variables have exactly these shapes, if only one fits;
+    of several that fit (GrooVAE's configs share their shapes), the one whose name the
+    checkpoint's path holds (Magenta's ``groovae_2bar_humanize.tar`` unpacks to a folder of
+    that name), the longest such name if several do."""
     shapes = {name: tuple(value.shape) for name, value in variables.items()}
     fits = [
         config for config in CONFIGS.values()
         if all(shapes.get(name) == shape for name, shape in expected_shapes(config).items())
     ]
+    if len(fits) > 1 and path is not None:
+        named = [c for c in fits if c.name in str(Path(path).resolve())]
+        fits = sorted(named, key=lambda c: len(c.name))[-1:]
     return fits[0] if len(fits) == 1 else None
 
 
@@ -48,7 +55,7 @@ def _settle_config(loaded: LoadedCheckpoint, path: Path,
         return config
     if config is not None:
         return load_config(config)
-    chosen = checkpoint_config(loaded) or infer_config(loaded.variables)
+    chosen = checkpoint_config(loaded) or infer_config(loaded.variables, path)
     if chosen is None:
         raise ConfigError(
             f"{path}: a {loaded.format} checkpoint carries no config and its shapes fit "

@@ -25,11 +25,13 @@ the velocities.
 Differences, on purpose: a pitch outside the map is left out and counted (Magenta raises a
 KeyError); a decoded velocity below 1 plays at 1 (Magenta writes 0, a note-off in MIDI); a
 decoded loop lasts its bars and takes the tempo it is given (Magenta's: 120 qpm, ending at
-the last note).
+the last note), and a hit played early on its first step starts at 0 in ``to_sequence``
+(``groove_notes`` keeps Magenta's time before 0).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 import numpy as np
@@ -167,7 +169,11 @@ class GrooveConverter:
         return windows
 
     def to_sequence(self, rows: np.ndarray, qpm: float = 120.0) -> NoteSequence:
-        notes = groove_notes(rows, self.config.steps_per_quarter, qpm)
+        """The notes of decoded rows; a hit played early on the first step starts at 0 (a
+        file has no time before its start)."""
+        notes = [n if n.start_time >= 0 else dataclasses.replace(
+                     n, start_time=0.0, end_time=n.end_time - n.start_time)
+                 for n in groove_notes(rows, self.config.steps_per_quarter, qpm)]
         total = steps_to_seconds(len(rows), self.config.steps_per_quarter, qpm)
         return NoteSequence(notes=notes, tempos=[Tempo(0.0, qpm)], total_time=total,
                             ticks_per_quarter=DEFAULT_TICKS_PER_QUARTER)

@@ -18,6 +18,7 @@ from latentjam.models.configs import ModelConfig
 from latentjam.models.errors import ConfigError, InputError
 from latentjam.models.inference.decoder import CategoricalDecoder, Conductor
 from latentjam.models.inference.encoder import BidirectionalEncoder
+from latentjam.models.inference.groove_decoder import GrooveDecoder
 from latentjam.models.inference.latent import slerp
 from latentjam.models.inference.lstm import dense, softplus
 from latentjam.models.variables import (
@@ -67,8 +68,9 @@ class MusicVAE:
             self.steps_per_segment = config.level_lengths[-1]
         else:
             self._conductor = None
-            self._decoders = [CategoricalDecoder(weights, "decoder", config.output_depth,
-                                                 self.z_size, layers, dtype)]
+            flat = GrooveDecoder if config.is_groove else CategoricalDecoder
+            self._decoders = [flat(weights, "decoder", config.output_depth, self.z_size,
+                                   layers, dtype)]
             self.steps_per_segment = 1
         self.default_length = hparams.max_seq_len
         self.max_length = hparams.max_seq_len if config.is_hierarchical else None
@@ -167,7 +169,8 @@ class MusicVAE:
                rng: np.random.Generator | None = None) -> np.ndarray:
         """Class indices (int64) decoded from ``z``: ``[B, length]``, or ``[B, length,
         parts]`` for a split model. Temperature 0 takes the most likely class at each step;
-        above 0 samples from ``softmax(logits / temperature)``."""
+        above 0 samples from ``softmax(logits / temperature)``. A groove model (GrooVAE)
+        gives rows of floats ``[B, length, 27]`` instead (``groove_decoder``)."""
         latent, single = self._check_z(z)
         steps = self._check_length(length)
         temperature = _check_temperature(temperature)
@@ -183,6 +186,8 @@ class MusicVAE:
         forced = np.asarray(classes)
         if single:
             forced = forced[None]
+        if self.config.is_groove:
+            return self._groove_logits(latent, forced, single)
         parts = len(self.config.output_depths) if self.is_split else 0
         shape_ok = forced.ndim == 2 + (parts > 0) and forced.shape[0] == latent.shape[0] \
             and (not parts or forced.shape[2] == parts)
@@ -196,6 +201,16 @@ class MusicVAE:
             raise InputError(f"classes must lie in 0..depth-1 for depths {depths.tolist()}, "
                              f"got values {int(forced.min())}..{int(forced.max())}")
         _, logits = self._run(latent, steps, 0.0, None, forced.astype(np.int64), True)
+        return logits[0] if single else logits
+
+    def _groove_logits(self, latent: np.ndarray, rows: np.ndarray, single: bool) -> np.ndarray:
+        depth = self.config.output_depth
+        if rows.ndim != 3 or rows.shape[0] != latent.shape[0] or rows.shape[2] != depth \
+                or not np.all(np.isfinite(rows)):
+            raise InputError(f"rows must be finite numbers shaped [batch, steps, {depth}] with "
+                             f"the batch of z ({latent.shape[0]}), got {np.shape(rows)}")
+        steps = self._check_length(rows.shape[1])
+        _, logits = self._run(latent, steps, 0.0, None, rows.astype(self.dtype), True)
         return logits[0] if single else logits
 
     def sample(self, n: int, temperature: float = 0.5, rng: np.random.Generator | None = None,
@@ -216,6 +231,8 @@ class MusicVAE:
     def _run(self, z: np.ndarray, steps: int, temperature: float,
              rng: np.random.Generator | None, forced: np.ndarray | None,
              keep_logits: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        if self.config.is_groove:
+            return self._decoders[0].run(z, steps, temperature, rng, forced, keep_logits)
         if self._conductor is None:
             return self._decoders[0].run(z[None], steps, temperature, rng, forced, keep_logits)
         segment = self.steps_per_segment

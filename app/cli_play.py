@@ -6,13 +6,16 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from latentjam.app.set_file import EXAMPLE_SET, LiveSet, load_live_set
+from latentjam.controllers.web.config import check_reach, parse_web_flag
 from latentjam.engine.errors import SettingError
 from latentjam.engine.humanize import HumanizeParams
 from latentjam.engine.set_config import PortConfig, TrackConfig
@@ -41,8 +44,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                     "OSC. Without --config: the set of "
                     f"{EXAMPLE_SET} (every key documented there): "
                     f"{_default_set_summary()}, to a virtual port called 'latentjam', "
-                    "internal clock, OSC on 127.0.0.1:9000. Ctrl-C stops (no note is left "
-                    "hanging). --write-example PATH copies that file to edit.")
+                    "internal clock, OSC on 127.0.0.1:9000, the control page on "
+                    "127.0.0.1:9080 (its URL printed at start, docs/web.md). Ctrl-C stops (no "
+                    "note is left hanging). --write-example PATH copies that file to edit.")
     play.add_argument("--config", type=Path, help="a live set's TOML file")
     play.add_argument("--write-example", type=Path, metavar="PATH",
                       help="write the example set (the default set, every key documented) to "
@@ -95,6 +99,11 @@ def add_set_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="seed of every track (reproducible loops)")
     parser.add_argument("--osc-port", type=int, help="UDP port of the OSC server (default 9000)")
     parser.add_argument("--no-osc", action="store_true", help="no OSC server")
+    parser.add_argument("--web", metavar="HOST:PORT",
+                        help="where the control page is served (default 127.0.0.1:9080, or "
+                             "any free port if taken; beyond this machine only with [osc] "
+                             "allow); its URL with the token is printed at start")
+    parser.add_argument("--no-web", action="store_true", help="no control page")
     parser.add_argument("--bars", type=int, metavar="N",
                       help="stop after N bars (default: play until stopped)")
 
@@ -110,6 +119,12 @@ def _with_flags(live: LiveSet, args: argparse.Namespace) -> LiveSet:
         if args.no_osc or args.osc_port is not None:
             osc = dataclasses.replace(osc, **({"enabled": False} if args.no_osc
                                               else {"port": args.osc_port}))
+        web = live.web
+        if getattr(args, "web", None) is not None:
+            web = parse_web_flag(args.web, web)
+        if getattr(args, "no_web", False):
+            web = dataclasses.replace(web, enabled=False)
+        check_reach(web, osc)
         if clock_changes:
             changes["clock"] = dataclasses.replace(config.clock, **clock_changes)
         if args.port is not None or args.existing_port:
@@ -125,7 +140,8 @@ def _with_flags(live: LiveSet, args: argparse.Namespace) -> LiveSet:
         changes["tracks"] = tracks
         if args.backend is not None:
             changes["backend"] = args.backend
-        return LiveSet(dataclasses.replace(config, **changes), osc)
+        return dataclasses.replace(live, engine=dataclasses.replace(config, **changes), osc=osc,
+                                   web=web)
     except (SettingError, TypeError, ValueError) as err:
         raise SettingError(f"command line: {err}") from None
 
@@ -205,7 +221,9 @@ async def run_set(live: LiveSet, bars: int | None,
     """Play ``live`` until Ctrl-C or SIGTERM (or ``bars`` bars), with its OSC server and
     ``beside(performer)`` (a controller such as the radio's arranger) running alongside;
     ``on_bar`` hears each bar's notes (``Performer``); ``synth`` (a ``SynthSink``) plays
-    them too, or alone with ``synth_only``; ``osc_extra`` adds OSC feedback messages."""
+    them too, or alone with ``synth_only``; ``osc_extra`` adds OSC feedback messages (and
+    the control page's)."""
+    from latentjam.controllers.anchor_files import anchor_files
     from latentjam.controllers.osc_server import OscServer
     from latentjam.engine.performer import Performer
 
@@ -218,12 +236,15 @@ async def run_set(live: LiveSet, bars: int | None,
     sinks = {key: synth for key in config.ports} if synth_only else None
     async with Performer(config, grooves=live.grooves, on_bar=on_bar, sinks=sinks,
                          also_to=None if synth_only else synth) as performer:
-        server = None
+        server = web = None
+        anchors = functools.partial(anchor_files, config.anchor_dirs)
         if live.osc.enabled:
             server = OscServer(live.osc, submit=performer.command, state=performer.state,
-                               extra=osc_extra)
+                               extra=osc_extra, anchors=anchors)
             host, port = await server.start()
             log.info("OSC on %s:%d (docs/osc.md)", host, port)
+        if live.web.enabled:
+            web = await _start_web(live, performer, osc_extra, anchors)
         outputs = ", ".join(f"{p.name!r}{'' if p.virtual else ' (existing)'}"
                             for p in config.ports.values())
         log.info("playing %s to %s, %s clock; Ctrl-C stops",
@@ -243,6 +264,23 @@ async def run_set(live: LiveSet, bars: int | None,
                 task.cancel()
             if server is not None:
                 await server.close()
+            if web is not None:
+                await web.close()
+
+
+async def _start_web(live: LiveSet, performer: Performer,
+                     extra: Callable[[], dict[str, tuple]] | None,
+                     anchors: Callable[[], tuple[str, ...]]):
+    """The control page's server, started; its URL (with the token) and, on a terminal, a
+    QR code of it printed."""
+    from latentjam.controllers.web.server import WebServer
+    from latentjam.controllers.web.terminal import banner
+
+    web = WebServer(live.web, submit=performer.command, state=performer.state, extra=extra,
+                    anchors=anchors, allow=live.osc.allow)
+    await web.start()
+    print(banner(web.url, qr=sys.stderr.isatty()), end="", file=sys.stderr, flush=True)
+    return web
 
 
 async def _bars_played(performer, bars: int) -> None:

@@ -1,5 +1,5 @@
 """A live set's TOML file (``configs/live.toml`` is the documented example): what the engine
-plays (``engine.set_config.SetConfig``) and how controllers reach it (``[osc]``).
+plays (``engine.set_config.SetConfig``) and how controllers reach it (``[osc]``, ``[web]``).
 
 A file without ``[[tracks]]`` plays the example's tracks, so the defaults are stated once, in
 the file a user reads. Errors name the file and the key's path.
@@ -15,6 +15,7 @@ from typing import Any
 
 from latentjam.app.groove_file import read_groove
 from latentjam.controllers.osc_config import OscConfig
+from latentjam.controllers.web.config import WebConfig, check_reach
 from latentjam.engine.errors import SettingError
 from latentjam.engine.groove import GrooveTemplate
 from latentjam.engine.set_config import SetConfig, build, set_config_from_dict
@@ -27,6 +28,7 @@ class LiveSet:
     engine: SetConfig
     osc: OscConfig = field(default_factory=OscConfig)
     grooves: Mapping[str, GrooveTemplate] = field(default_factory=dict)  # by track name
+    web: WebConfig = field(default_factory=WebConfig)  # the control page (docs/web.md)
 
 
 def default_tracks() -> list[dict[str, Any]]:
@@ -43,12 +45,14 @@ def default_tracks() -> list[dict[str, Any]]:
 
 def live_set_from_dict(data: Mapping[str, Any], where: str = "") -> LiveSet:
     """A ``LiveSet`` from parsed TOML; errors name ``where`` (the file) and the key."""
-    engine = {key: value for key, value in data.items() if key != "osc"}
+    engine = {key: value for key, value in data.items() if key not in ("osc", "web")}
     engine.setdefault("tracks", default_tracks())
     config = set_config_from_dict(engine, where)
     prefix = f"{where}: " if where else ""
     try:
         osc = build(OscConfig, data.get("osc", {}), "osc")
+        web = build(WebConfig, data.get("web", {}), "web")
+        check_reach(web, osc)
     except SettingError as err:
         raise SettingError(f"{prefix}{err}") from None
     grooves = {}
@@ -58,7 +62,7 @@ def live_set_from_dict(data: Mapping[str, Any], where: str = "") -> LiveSet:
                 grooves[track.name] = read_groove(track.groove)
             except SettingError as err:
                 raise SettingError(f"{prefix}tracks[{index}].groove: {err}") from None
-    return LiveSet(config, osc, grooves)
+    return LiveSet(config, osc, grooves, web)
 
 
 def read_toml(path: Path) -> dict[str, Any]:

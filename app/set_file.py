@@ -7,6 +7,7 @@ the file a user reads. Errors name the file and the key's path.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from latentjam.app.groove_file import read_groove
+from latentjam.controllers.cc_config import (
+    ControllerConfig,
+    check_mappings,
+    controller_config_from_dict,
+)
 from latentjam.controllers.osc_config import OscConfig
 from latentjam.controllers.web.config import WebConfig, check_reach
 from latentjam.engine.errors import SettingError
@@ -29,6 +35,8 @@ class LiveSet:
     osc: OscConfig = field(default_factory=OscConfig)
     grooves: Mapping[str, GrooveTemplate] = field(default_factory=dict)  # by track name
     web: WebConfig = field(default_factory=WebConfig)  # the control page (docs/web.md)
+    controller: ControllerConfig = field(default_factory=ControllerConfig)  # MIDI CC
+    path: Path | None = None  # the file it was read from (learned mappings are saved there)
 
 
 def default_tracks() -> list[dict[str, Any]]:
@@ -45,7 +53,8 @@ def default_tracks() -> list[dict[str, Any]]:
 
 def live_set_from_dict(data: Mapping[str, Any], where: str = "") -> LiveSet:
     """A ``LiveSet`` from parsed TOML; errors name ``where`` (the file) and the key."""
-    engine = {key: value for key, value in data.items() if key not in ("osc", "web")}
+    engine = {key: value for key, value in data.items() if key not in ("osc", "web",
+                                                                        "controller")}
     engine.setdefault("tracks", default_tracks())
     config = set_config_from_dict(engine, where)
     prefix = f"{where}: " if where else ""
@@ -53,6 +62,8 @@ def live_set_from_dict(data: Mapping[str, Any], where: str = "") -> LiveSet:
         osc = build(OscConfig, data.get("osc", {}), "osc")
         web = build(WebConfig, data.get("web", {}), "web")
         check_reach(web, osc)
+        controller = controller_config_from_dict(data.get("controller", {}))
+        check_mappings(controller, [track.name for track in config.tracks])
     except SettingError as err:
         raise SettingError(f"{prefix}{err}") from None
     grooves = {}
@@ -62,7 +73,7 @@ def live_set_from_dict(data: Mapping[str, Any], where: str = "") -> LiveSet:
                 grooves[track.name] = read_groove(track.groove)
             except SettingError as err:
                 raise SettingError(f"{prefix}tracks[{index}].groove: {err}") from None
-    return LiveSet(config, osc, grooves, web)
+    return LiveSet(config, osc, grooves, web, controller)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -79,4 +90,5 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 def load_live_set(path: str | Path) -> LiveSet:
     """Read a live set's TOML file."""
-    return live_set_from_dict(read_toml(Path(path)), str(path))
+    live = live_set_from_dict(read_toml(Path(path)), str(path))
+    return dataclasses.replace(live, path=Path(path))

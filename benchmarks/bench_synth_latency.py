@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import json
+import math
 import os
 import random
 import statistics
@@ -45,7 +46,7 @@ CHANNEL, NOTE = 9, 75  # GM claves on the drum channel: a sharp attack, a short 
 SPACING_NS = 300_000_000
 JITTER_NS = 10_000_000
 NOTE_LENGTH_NS = 30_000_000
-QUIET_BEFORE_US = 50_000  # a note counts only when the 50 ms before its deadline were quiet
+QUIET_BEFORE_US = 50_000  # a sound begins after 50 ms below the threshold
 LOOKAHEAD_NS = 200_000_000  # notes submitted this far ahead, as the performer does
 START_NS = 500_000_000
 CYCLES_KEPT = 200_000
@@ -87,7 +88,7 @@ def capture_main(threshold: float) -> None:
     first = np.full(CYCLES_KEPT, -1, np.int32)
     peaks = np.zeros(CYCLES_KEPT, np.float32)
     note_ons: list[tuple[float, int]] = []
-    count = [0]
+    count, xruns = [0], [0]
 
     @client.set_process_callback
     def process(nframes: int) -> None:
@@ -107,6 +108,10 @@ def capture_main(threshold: float) -> None:
                 note_ons.append((usecs.value + offset * per_frame, frames.value + offset))
         count[0] = k + 1
 
+    @client.set_xrun_callback
+    def xrun(delay_us: float) -> None:
+        xruns[0] += 1
+
     with client:
         for ours, theirs in ((left, "fluidsynth:left"), (right, "fluidsynth:right")):
             ours.connect(theirs)
@@ -118,7 +123,7 @@ def capture_main(threshold: float) -> None:
         print(json.dumps({"starts": starts[:k].tolist(), "ends": ends[:k].tolist(),
                           "sizes": sizes[:k].tolist(), "first": first[:k].tolist(),
                           "peaks": peaks[:k].tolist(), "note_ons": note_ons,
-                          "rate": client.samplerate,
+                          "rate": client.samplerate, "xruns": xruns[0],
                           "period": client.blocksize}), flush=True)
 
 
@@ -200,34 +205,34 @@ def one_run(notes: int, threshold: float, seed: int) -> dict:
     return {**heard, "deadlines": deadlines_us}
 
 
-def delays(run: dict) -> tuple[list[float], list[float], int]:
-    """Audio onset minus deadline and MIDI message minus deadline per note (ms), and how
-    many notes were left out for a loud 50 ms before them."""
-    starts, ends, sizes = run["starts"], run["ends"], run["sizes"]
-    first = run["first"]
-    audio, midi, not_quiet = [], [], 0
-    ons = sorted(time for time, _ in run["note_ons"])
-    k = 0
-    for deadline in run["deadlines"]:
-        while k < len(starts) and ends[k] <= deadline - QUIET_BEFORE_US:
-            k += 1
-        j = k
-        while j < len(starts) and ends[j] <= deadline:
-            j += 1  # j: the cycle holding the deadline
-        if any(first[i] >= 0 for i in range(k, j)):
-            not_quiet += 1
+def onsets(run: dict) -> list[float]:
+    """Each sound's first sample above the threshold after at least 50 ms below it (us on
+    JACK's clock)."""
+    found, loud_until = [], -math.inf
+    cycles = zip(run["starts"], run["ends"], run["sizes"], run["first"], strict=True)
+    for start, end, size, index in cycles:
+        if index < 0:
             continue
-        for i in range(j, len(starts)):
-            if starts[i] > deadline + SPACING_NS / 2000:
-                break
-            if first[i] >= 0:
-                onset = starts[i] + first[i] * (ends[i] - starts[i]) / sizes[i]
-                audio.append((onset - deadline) / 1000)
-                break
-        nearest = [time for time in ons if abs(time - deadline) < SPACING_NS / 2000]
-        if nearest:
-            midi.append((nearest[0] - deadline) / 1000)
-    return audio, midi, not_quiet
+        if start - loud_until >= QUIET_BEFORE_US:
+            found.append(start + index * (end - start) / size)
+        loud_until = end
+    return found
+
+
+def delays(run: dict) -> tuple[list[float], list[float], int]:
+    """Audio onset minus deadline and MIDI message minus deadline per note heard (ms): the
+    nearest within half the spacing; and how many sounds no note asked for."""
+    window = SPACING_NS / 2000
+    heard = onsets(run)
+    ons = sorted(time for time, _ in run["note_ons"])
+    audio, midi = [], []
+    for deadline in run["deadlines"]:
+        for found, into in ((heard, audio), (ons, midi)):
+            near = [time for time in found if abs(time - deadline) < window]
+            if near:
+                nearest = min(near, key=lambda time: abs(time - deadline))
+                into.append((nearest - deadline) / 1000)
+    return audio, midi, len(heard) - len(audio)  # notes are further apart than the window
 
 
 def summary(values: list[float]) -> str:
@@ -264,25 +269,26 @@ def main() -> None:
     print(f"claves' own attack to {args.threshold_db:.0f} dBFS: "
           f"{sample_attack_ms(find_soundfont(), args.rate, 0.4, threshold):.2f} ms")
     for period in args.periods:
-        audio, midi, missed, not_quiet, latency = [], [], 0, 0, 0
+        audio, midi, unasked, xruns, latency = [], [], 0, 0, 0
         with running_jack_server(f"latentjam-latency-{os.getpid()}", period=period,
                                  rate=args.rate):
             for run in range(args.runs):
                 heard = one_run(args.notes, threshold, seed=run)
-                run_audio, run_midi, run_loud = delays(heard)
+                run_audio, run_midi, run_unasked = delays(heard)
                 latency = heard["playback_latency"]
                 print(f"period {period}, run {run + 1}: audio {summary(run_audio)}; "
-                      f"MIDI {summary(run_midi)}", flush=True)
+                      f"MIDI {summary(run_midi)}; {heard['xruns']} xruns", flush=True)
                 audio += run_audio
                 midi += run_midi
-                not_quiet += run_loud
-                missed += args.notes - run_loud - len(run_audio)
+                unasked += run_unasked
+                xruns += heard["xruns"]
         notes = args.notes * args.runs
         print(f"JACK period: {period} frames at {args.rate} Hz "
               f"({period / args.rate * 1000:.2f} ms)")
         print(f"system:playback latency: {latency} frames ({latency / args.rate * 1000:.2f} ms)")
-        print(f"notes: {notes}, heard: {len(audio)}, not heard: {missed}, "
-              f"not quiet before: {not_quiet}, MIDI heard: {len(midi)}")
+        print(f"notes: {notes}, heard: {len(audio)}, not heard: {notes - len(audio)}, "
+              f"sounds no note asked for: {unasked}, MIDI heard: {len(midi)}")
+        print(f"xruns: {xruns}")
         print(f"audio onset minus deadline: {summary(audio)}")
         print(f"MIDI message minus deadline: {summary(midi)}")
         print(f"load average: {os.getloadavg()[0]:.2f}", flush=True)

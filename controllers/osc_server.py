@@ -65,8 +65,10 @@ class RefusalLog:
     """Logs the first ``per_second`` refusals of each one-second window with their reasons,
     then counts the rest and logs the count when the window is over (``flush``)."""
 
-    def __init__(self, logger: logging.Logger, per_second: int = LOGGED_PER_SECOND) -> None:
+    def __init__(self, logger: logging.Logger, per_second: int = LOGGED_PER_SECOND,
+                 source: str = "OSC") -> None:
         self._log = logger
+        self._source = source  # what the log lines start with
         self._per_second = per_second
         self._window_start = -1.0e9
         self._logged = 0
@@ -76,7 +78,7 @@ class RefusalLog:
         self.flush(now)
         if self._logged < self._per_second:
             self._logged += 1
-            self._log.warning("OSC: ignored %s", reason)
+            self._log.warning("%s: ignored %s", self._source, reason)
         else:
             self._suppressed += 1
 
@@ -86,8 +88,8 @@ class RefusalLog:
         if now - self._window_start < 1.0 and not final:
             return
         if self._suppressed:
-            self._log.warning("OSC: ignored %d more in the last second (not logged one by one)",
-                              self._suppressed)
+            self._log.warning("%s: ignored %d more in the last second (not logged one by "
+                              "one)", self._source, self._suppressed)
         self._window_start, self._logged, self._suppressed = now, 0, 0
 
 

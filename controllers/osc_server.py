@@ -78,7 +78,7 @@ class RefusalLog:
         self.flush(now)
         if self._logged < self._per_second:
             self._logged += 1
-            self._log.warning("%s: ignored %s", self._source, reason)
+            self._log.warning(f"{self._source}: ignored %s", reason)
         else:
             self._suppressed += 1
 
@@ -88,8 +88,8 @@ class RefusalLog:
         if now - self._window_start < 1.0 and not final:
             return
         if self._suppressed:
-            self._log.warning("%s: ignored %d more in the last second (not logged one by "
-                              "one)", self._source, self._suppressed)
+            self._log.warning(f"{self._source}: ignored %d more in the last second (not "
+                              "logged one by one)", self._suppressed)
         self._window_start, self._logged, self._suppressed = now, 0, 0
 
 

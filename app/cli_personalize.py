@@ -1,7 +1,8 @@
 """``latentjam personalize``: teach a shipped model a band's sound in seconds (MidiMe).
 
 Reads the user's MIDI files (files or folders), encodes every usable window with the frozen
-base model, trains a MidiMe on those latent vectors and writes a ``.midime`` file that
+base model, trains a MidiMe on those latent vectors, refits the base decoder's output layer
+to the windows (the decoder head: melody and drum models) and writes a ``.midime`` file that
 ``sample``, ``interpolate``, ``play`` and the set files take as a model.
 """
 
@@ -19,6 +20,7 @@ from latentjam.models.encodings.converters import get_converter
 from latentjam.models.errors import InputError, ModelError
 from latentjam.models.midi_io import find_midi_files, read_midi
 from latentjam.models.notesequence import NoteSequence
+from latentjam.models.personalize.head import HeadConfig
 from latentjam.models.personalize.midime import MidiMeConfig
 from latentjam.models.personalize.midime_file import SUFFIX
 from latentjam.models.personalize.personalize import personalize, save_personalized
@@ -49,6 +51,11 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--beta", type=float, default=defaults.beta,
                    help=f"weight of the KL term: lower keeps samples closer to your windows, "
                         f"higher spreads them (default {defaults.beta:g})")
+    p.add_argument("--head-steps", type=int, default=HeadConfig().steps,
+                   help=f"steps refitting the base decoder's output layer to your windows, so "
+                        f"that it can play their leaps and runs (melody and drum models; "
+                        f"default {HeadConfig().steps}, ~5-20 s); 0: MidiMe alone, the base "
+                        f"decoder as it is")
     p.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default 0)")
     p.add_argument("--any-program", action="store_true",
                    help="melody models: learn from notes of every instrument program (synth "
@@ -93,14 +100,14 @@ def _read_all(paths: list[Path]) -> tuple[list[NoteSequence], list[str], list[st
     return sequences, names, unreadable
 
 
-def _progress(started: float):
+def _progress(started: float, what: str = ""):
     marks: set[int] = set()
 
     def show(step: int, total: int, loss: float) -> None:
         mark = step * PROGRESS_LINES // total
         if mark not in marks and (mark > 0 or step == 1):
             marks.add(mark)
-            print(f"personalize: step {step}/{total}, loss {loss:.2f}, "
+            print(f"personalize: {what}step {step}/{total}, loss {loss:.2f}, "
                   f"{time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     return show
 
@@ -111,6 +118,9 @@ def run_personalize(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.force:
         raise InputError(f"{args.out} exists; pass --force to overwrite it")
     config = MidiMeConfig(steps=args.steps, beta=args.beta, seed=args.seed)
+    if args.head_steps < 0:
+        raise InputError(f"--head-steps must be 0 (no head) or more, got {args.head_steps}")
+    head = HeadConfig(steps=args.head_steps) if args.head_steps else None
     started = time.perf_counter()
     paths = midi_files(args.inputs)
     base = TrainedModel.load(args.model)
@@ -124,13 +134,16 @@ def run_personalize(args: argparse.Namespace) -> int:
     if not sequences:
         raise InputError(f"none of the {len(paths)} MIDI file(s) could be read; first: "
                          f"{unreadable[0]}")
-    midime, report = personalize(reader, sequences, names, config, _progress(started))
+    midime, report = personalize(reader, sequences, names, config, _progress(started), head,
+                                 _progress(started, "decoder head "))
     for file in report.files:
         line = f"{file.windows} window(s)" if file.windows else f"skipped: {file.reason}"
         print(f"  {file.name}: {line}")
     if not args.any_program and any("melody program" in f.reason for f in report.skipped):
         print("personalize: --any-program takes the songs whose melodies are on other "
               "instruments", file=sys.stderr)
+    if report.no_head:
+        print(f"personalize: no decoder head: {report.no_head}", file=sys.stderr)
     saved = save_personalized(args.out, base, midime, args.model, report)
     training = report.training
     found = sum(f.windows for f in report.files)
@@ -138,7 +151,10 @@ def run_personalize(args: argparse.Namespace) -> int:
         f"{report.vectors} of {found} windows (evenly spread)"
     print(f"wrote {saved}: {taken} from {len(report.files) - len(report.skipped)}"
           f" of {len(paths)} file(s), {training.steps} steps, loss {training.first_loss:.2f} -> "
-          f"{training.final_loss:.2f}, {time.perf_counter() - started:.1f} s in all")
+          f"{training.final_loss:.2f}" + (
+              f"; decoder head on {report.head.windows} windows, cross-entropy "
+              f"{report.head.first_loss:.2f} -> {report.head.final_loss:.2f}"
+              if report.head else "") + f", {time.perf_counter() - started:.1f} s in all")
     print(f"play it: latentjam play --model {saved}   "
           f"or: latentjam sample --model {saved}")
     folders = " ".join(str(p) for p in args.inputs)

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 from latentjam.models.errors import ConfigError, InputError
 from latentjam.models.personalize import network
+from latentjam.models.personalize.head import DecoderHead
 
 Progress = Callable[[int, int, float], None]
 
@@ -91,6 +92,8 @@ class MidiMe:
     config: MidiMeConfig
     parameters: dict[str, np.ndarray]
     training: TrainingSummary | None = field(default=None, compare=False)
+    # the base decoder's output layer refitted to the user's windows (``head``), if any
+    head: DecoderHead | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         self._encoder = network.encoder_names(self.config.encoder_layers)

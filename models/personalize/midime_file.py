@@ -4,6 +4,10 @@ Our weights format (``checkpoints.native``: safetensors layout, no pickles) with
 parameters as tensors and, in the metadata, the format's name and version, the MidiMe
 config, what the base model was (the name as given, its config, its z size) and a
 fingerprint of its weights, so a file is never decoded through a model it was not trained on.
+
+Version 2 adds an optional decoder head (``head``: the base decoder's output layer refitted
+to the user's windows), its tensors under ``head/`` and its config and summary in the
+metadata. Version 1 files (MidiMe alone) still load, as MidiMe alone.
 """
 
 from __future__ import annotations
@@ -18,13 +22,23 @@ import numpy as np
 from latentjam.models.checkpoints.native import load_weights, read_metadata, save_weights
 from latentjam.models.errors import CheckpointError, ConfigError
 from latentjam.models.personalize import network
+from latentjam.models.personalize.head import (
+    BIAS,
+    KERNEL,
+    DecoderHead,
+    HeadConfig,
+    HeadSummary,
+    check_head,
+)
 from latentjam.models.personalize.midime import MidiMe, MidiMeConfig, TrainingSummary
 
 if TYPE_CHECKING:
     from latentjam.models.trained_model import TrainedModel
 
 FORMAT = "latentjam-midime"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: an optional decoder head
+READABLE_VERSIONS = (1, 2)
+HEAD_PREFIX = "head/"  # the head's tensors: head/<the base variable it replaces>
 SUFFIX = ".midime"
 # μ's weights: every MusicVAE config has them, and they made the vectors MidiMe learned from
 FINGERPRINT_VARIABLES = ("encoder/mu/kernel", "encoder/mu/bias")
@@ -69,13 +83,20 @@ def save_midime(path: str | Path, midime: MidiMe, base: BaseModelInfo,
     if midime.base_z_size != base.z_size:
         raise ConfigError(f"{path}: MidiMe reads {midime.base_z_size}-d latents, base "
                           f"model {base.name} has z size {base.z_size}")
+    head = midime.head
     metadata = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "midime_config": midime.config.to_dict(), "base": asdict(base),
         "training": asdict(midime.training) if midime.training else None,
+        "head": None if head is None else {
+            "config": head.config.to_dict(),
+            "summary": asdict(head.summary) if head.summary else None},
         "extra": extra or {},
     }
-    return save_weights(path, midime.parameters, metadata)
+    tensors = dict(midime.parameters)
+    if head is not None:
+        tensors.update({HEAD_PREFIX + name: value for name, value in head.variables().items()})
+    return save_weights(path, tensors, metadata)
 
 
 def _check_format(metadata: dict, path: Path) -> None:
@@ -83,9 +104,10 @@ def _check_format(metadata: dict, path: Path) -> None:
         raise CheckpointError(f"{path}: not a MidiMe file (no '{FORMAT}' format in its "
                               f"metadata)")
     version = metadata.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise CheckpointError(f"{path}: MidiMe file format version {version!r}; this "
-                              f"latentjam reads version {FORMAT_VERSION}")
+                              f"latentjam reads versions "
+                              f"{', '.join(map(str, READABLE_VERSIONS))}")
 
 
 def _base_info(metadata: dict, path: Path) -> BaseModelInfo:
@@ -132,7 +154,9 @@ def load_midime(path: str | Path, base: TrainedModel | None = None
     config = MidiMeConfig.from_dict(stored, source=f"{path} metadata 'midime_config'")
     expected = network.parameter_shapes(info.z_size, config.latent_size,
                                         config.encoder_layers, config.decoder_layers)
-    found = {name: tuple(value.shape) for name, value in variables.items()}
+    head = _head(metadata, variables, path)
+    found = {name: tuple(value.shape) for name, value in variables.items()
+             if not name.startswith(HEAD_PREFIX)}
     if found != expected:
         wrong = sorted(set(found) ^ set(expected)) or sorted(
             name for name in expected if found[name] != expected[name])
@@ -143,7 +167,33 @@ def load_midime(path: str | Path, base: TrainedModel | None = None
         summary = TrainingSummary(**training) if isinstance(training, dict) else None
     except TypeError:
         summary = None  # notes on training only; the weights are what matters
-    midime = MidiMe(config, {name: variables[name] for name in expected}, summary)
+    midime = MidiMe(config, {name: variables[name] for name in expected}, summary, head)
     if base is not None:
         check_base(info, base, path)
+        if head is not None:
+            check_head(head, base.config, str(path))
     return midime, info
+
+
+def _head(metadata: dict, variables: dict, path: Path) -> DecoderHead | None:
+    """The decoder head a version-2 file holds, or None (a version-1 file never does)."""
+    stored = metadata.get("head")
+    names = sorted(name for name in variables if name.startswith(HEAD_PREFIX))
+    if stored is None:
+        if names:
+            raise CheckpointError(f"{path}: {names[0]} but no 'head' in its metadata")
+        return None
+    if metadata.get("format_version") == 1 or not isinstance(stored, dict):
+        raise CheckpointError(f"{path}: metadata 'head' must be a table (format version 2)")
+    head_config = HeadConfig.from_dict(stored.get("config") or {},
+                                       source=f"{path} metadata 'head'")
+    wanted = [HEAD_PREFIX + KERNEL, HEAD_PREFIX + BIAS]
+    if names != sorted(wanted):
+        raise CheckpointError(f"{path}: decoder head tensors {names}, expected {wanted}")
+    try:
+        summary = HeadSummary(**stored["summary"]) if isinstance(stored.get("summary"), dict) \
+            else None
+    except TypeError:
+        summary = None  # notes only, as the training summary
+    kernel, bias = (variables[name] for name in wanted)
+    return DecoderHead(head_config, kernel, bias, summary)

@@ -1,7 +1,9 @@
 """Personalising a base MusicVAE on a user's pieces, and sampling from the result.
 
 ``personalize`` encodes every usable window of each piece with the frozen base model (μ,
-deterministic), trains a MidiMe on those vectors and says per file what it took.
+deterministic), trains a MidiMe on those vectors, refits the base decoder's output layer to
+the windows decoded from where MidiMe puts them (``head``; one-level decoders) and says per
+file what it took.
 ``load_personalized`` gives a ``TrainedModel`` whose VAE is a ``PersonalizedVAE``: the base
 decoder behind MidiMe's small latent space, usable wherever a model is.
 """
@@ -18,6 +20,14 @@ from latentjam.models.defaults import DEFAULT_MODELS, resolve_model, shipped_mod
 from latentjam.models.errors import InputError, NoExamplesError
 from latentjam.models.inference.musicvae import MusicVAE
 from latentjam.models.notesequence import NoteSequence
+from latentjam.models.personalize.head import (
+    HeadConfig,
+    HeadSummary,
+    base_variables,
+    fit_head,
+    headed_vae,
+    supports_head,
+)
 from latentjam.models.personalize.midime import (
     MidiMe,
     MidiMeConfig,
@@ -38,6 +48,7 @@ ENCODE_BATCH = 64  # windows per base-encoder call: bounds memory, keeps NumPy's
 # More windows than this teach a 4-d MidiMe nothing new (windows one bar apart overlap) but
 # cost encoding time: a trio's 3,000 16-bar windows of 14 songs took 55 s to encode
 MAX_WINDOWS = 1024
+DEFAULT_HEAD = HeadConfig()
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,8 @@ class PersonalizeReport:
     vectors: int  # windows learned from: all found, or MAX_WINDOWS evenly spread
     encode_seconds: float
     training: TrainingSummary
+    head: HeadSummary | None = None  # the decoder head's fit, when there is one
+    no_head: str = ""  # why there is none, when one was asked for
 
     @property
     def skipped(self) -> tuple[FileWindows, ...]:
@@ -93,10 +106,12 @@ def encode_windows(base: TrainedModel, windows: list[np.ndarray]) -> np.ndarray:
 
 
 def personalize(base: TrainedModel, sequences: list[NoteSequence], names: list[str],
-                config: MidiMeConfig | None = None, progress: Progress | None = None
+                config: MidiMeConfig | None = None, progress: Progress | None = None,
+                head: HeadConfig | None = DEFAULT_HEAD, head_progress: Progress | None = None
                 ) -> tuple[MidiMe, PersonalizeReport]:
-    """Train a MidiMe on every usable window of ``sequences`` (``names`` for messages);
-    NoExamplesError, naming the files, when none gives one."""
+    """Train a MidiMe on every usable window of ``sequences`` (``names`` for messages),
+    then, unless ``head`` is None or the decoder is hierarchical, the decoder head (in
+    ``midime.head``); NoExamplesError, naming the files, when no piece gives a window."""
     windows, files = collect_windows(base, sequences, names)
     if len(windows) > MAX_WINDOWS:  # evenly spread: every file keeps its share
         picked = np.linspace(0, len(windows) - 1, MAX_WINDOWS).round().astype(int)
@@ -105,7 +120,19 @@ def personalize(base: TrainedModel, sequences: list[NoteSequence], names: list[s
     latents = encode_windows(base, windows)
     encoded = time.perf_counter() - started
     midime = train_midime(latents, config or MidiMeConfig(), progress)
-    return midime, PersonalizeReport(files, len(latents), encoded, midime.training)
+    no_head = ""
+    if head is not None and not supports_head(base.config):
+        no_head = f"{base.config.name} has a hierarchical decoder: MidiMe alone"
+    elif head is not None:
+        # Each window decoded from the latent MidiMe gives back for it (its posterior mean
+        # through its decoder): what the base decoder is handed when sampling near it.
+        # Measured against the base encoder's μ itself: the in-sample pitch-span distance
+        # fell 74 % instead of 25 %, the intervals' 71 % instead of 50 %.
+        handed = midime.decode(midime.encode(latents))
+        midime.head = fit_head(base.config, base_variables(base), handed, np.stack(windows),
+                               head, head_progress)
+    return midime, PersonalizeReport(files, len(latents), encoded, midime.training,
+                                     midime.head.summary if midime.head else None, no_head)
 
 
 class PersonalizedVAE:
@@ -205,7 +232,8 @@ def load_personalized(path: str | Path, base: TrainedModel | str | Path | None =
         base = TrainedModel.load(base if base is not None else base_location(info.name, path))
     check_base(info, base, path)  # before reading the weights: the likelier mistake
     midime, _ = load_midime(path, base)
-    return TrainedModel(config=base.config, vae=PersonalizedVAE(base.vae, midime),
+    decoder = base.vae if midime.head is None else headed_vae(base, midime.head)
+    return TrainedModel(config=base.config, vae=PersonalizedVAE(decoder, midime),
                         converter=base.converter, source=str(path), name=model_name(path))
 
 

@@ -14,6 +14,7 @@ from latentjam.models.errors import CheckpointError, ConfigError, NoExamplesErro
 from latentjam.models.inference.musicvae import MusicVAE
 from latentjam.models.notesequence import Note, NoteSequence, Tempo
 from latentjam.models.personalize import network
+from latentjam.models.personalize.head import headed_vae
 from latentjam.models.personalize.midime import (
     MidiMe,
     MidiMeConfig,
@@ -237,7 +238,11 @@ def test_personalize_the_shipped_melody_model(shipped_melody: TrainedModel, tmp_
     samples = model.sample(3, temperature=0.5, rng=np.random.default_rng(0), qpm=100.0)
     assert len(samples) == 3 and all(s.notes for s in samples)
     assert model.window_steps == shipped_melody.window_steps
-    by_hand = [shipped_melody.decode(midime.decode(small[None]), temperature=0.0)[0]
+    # through MidiMe's decoder, then the base decoder with the head refitted by personalize
+    assert midime.head is not None and report.head == midime.head.summary
+    headed = TrainedModel(shipped_melody.config, headed_vae(shipped_melody, midime.head),
+                          shipped_melody.converter, source="by hand")
+    by_hand = [headed.decode(midime.decode(small[None]), temperature=0.0)[0]
                for small in np.random.default_rng(9).standard_normal((2, 4)).astype(np.float32)]
     assert model.sample(2, temperature=0.0, rng=np.random.default_rng(9)) == by_hand
 

@@ -104,6 +104,11 @@ def add_set_flags(parser: argparse.ArgumentParser) -> None:
                              "any free port if taken; beyond this machine only with [osc] "
                              "allow); its URL with the token is printed at start")
     parser.add_argument("--no-web", action="store_true", help="no control page")
+    parser.add_argument("--controller", metavar="PORT",
+                        help="a MIDI controller's input port (part of its name; `latentjam "
+                             "ports` lists them): its knobs and buttons steer the set as "
+                             "mapped in [controller], and /latentjam/learn ADDRESS maps the "
+                             "next one moved (saved into --config's file; docs/osc.md)")
     parser.add_argument("--bars", type=int, metavar="N",
                       help="stop after N bars (default: play until stopped)")
 
@@ -140,8 +145,11 @@ def _with_flags(live: LiveSet, args: argparse.Namespace) -> LiveSet:
         changes["tracks"] = tracks
         if args.backend is not None:
             changes["backend"] = args.backend
+        controller = live.controller
+        if getattr(args, "controller", None) is not None:
+            controller = dataclasses.replace(controller, input=args.controller)
         return dataclasses.replace(live, engine=dataclasses.replace(config, **changes), osc=osc,
-                                   web=web)
+                                   web=web, controller=controller)
     except (SettingError, TypeError, ValueError) as err:
         raise SettingError(f"command line: {err}") from None
 
@@ -192,6 +200,8 @@ def run_play(args: argparse.Namespace) -> int:
     if args.bars is not None and args.bars < 1:
         raise SettingError(f"--bars must be at least 1, got {args.bars}")
     live = _with_flags(load_live_set(args.config or EXAMPLE_SET), args)
+    if args.config is None:  # learned mappings never go into the installed example
+        live = dataclasses.replace(live, path=None)
     with built_in_synth(args) as synth:
         asyncio.run(run_set(live, args.bars, synth=synth, synth_only=args.synth_only))
     return 0
@@ -238,9 +248,13 @@ async def run_set(live: LiveSet, bars: int | None,
                          also_to=None if synth_only else synth) as performer:
         server = web = None
         anchors = functools.partial(anchor_files, config.anchor_dirs)
+        controller = await _start_controller(live, performer)
+        if controller is not None:
+            osc_extra = _merged(osc_extra, controller.feedback)
         if live.osc.enabled:
             server = OscServer(live.osc, submit=performer.command, state=performer.state,
-                               extra=osc_extra, anchors=anchors)
+                               extra=osc_extra, anchors=anchors,
+                               learn=controller.learn if controller is not None else None)
             host, port = await server.start()
             log.info("OSC on %s:%d (docs/osc.md)", host, port)
         if live.web.enabled:
@@ -266,6 +280,35 @@ async def run_set(live: LiveSet, bars: int | None,
                 await server.close()
             if web is not None:
                 await web.close()
+            if controller is not None:
+                await controller.close()
+
+
+async def _start_controller(live: LiveSet, performer: Performer):
+    """The MIDI controller of ``[controller]`` or ``--controller``, started (None without
+    one); its learned mappings are saved into the set's file (``live.path``)."""
+    if live.controller.input is None:
+        return None
+    from latentjam.app.controller_file import save_mappings
+    from latentjam.controllers.midi_controller import MidiController
+
+    save = functools.partial(save_mappings, live.path) if live.path is not None else None
+    controller = MidiController(live.controller, [t.name for t in live.engine.tracks],
+                                submit=performer.command, state=performer.state,
+                                backend=live.engine.backend, save=save)
+    await controller.start()
+    return controller
+
+
+def _merged(*sources: Callable[[], dict[str, tuple]] | None) -> Callable[[], dict[str, tuple]]:
+    """Feedback messages of several sources as one."""
+    def merged() -> dict[str, tuple]:
+        out: dict[str, tuple] = {}
+        for source in sources:
+            if source is not None:
+                out.update(source())
+        return out
+    return merged
 
 
 async def _start_web(live: LiveSet, performer: Performer,

@@ -298,3 +298,40 @@ class CcMap:
             channel, kind, number = b.mapping.source
             out.append(bytes([(CC if kind == "cc" else NOTE_ON) | channel, number, cc]))
         return out
+
+
+class MessageBound:
+    """At most ``per_second`` messages a one-second window; beyond it the latest of each
+    control is held (a knob's last position must not be lost) and let through when a window
+    has room (``release``)."""
+
+    def __init__(self, per_second: int) -> None:
+        self._per_second = per_second
+        self._window_start = -1.0e9
+        self._count = 0
+        self._held: dict[tuple[int, int], tuple[int, bytes]] = {}  # (status, number) -> latest
+        self.held_back = 0  # messages replaced by a later one of their control, or held
+
+    def _tick(self, now: float) -> None:
+        if now - self._window_start >= 1.0:
+            self._window_start, self._count = now, 0
+
+    def admit(self, status: int, data: bytes, now: float) -> bool:
+        """Whether this message may be handled now; if not, it is held."""
+        self._tick(now)
+        if self._count < self._per_second:
+            self._count += 1
+            return True
+        self._held[(status, data[0] if data else -1)] = (status, data)
+        self.held_back += 1
+        return False
+
+    def release(self, now: float) -> list[tuple[int, bytes]]:
+        """The held messages the current window has room for, oldest control first."""
+        self._tick(now)
+        out = []
+        while self._held and self._count < self._per_second:
+            key = next(iter(self._held))
+            out.append(self._held.pop(key))
+            self._count += 1
+        return out

@@ -15,6 +15,7 @@ const HUMANIZE = [["velocity_spread", 0, 64, 0.5], ["accent_downbeat", -126, 126
 const SEND_GAP_MS = 40; // a dragged control sends at most 25 values a second
 
 const state = {}; // address -> args, as the engine last said
+window.latentjamState = state; // for a test or a console to read
 const tracks = new Map(); // name -> its controls
 let socket = null;
 let taps = [];

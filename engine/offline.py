@@ -53,8 +53,16 @@ class OfflineSet:
             key = (track.model, track.config)
             if key not in models:
                 models[key] = LoadedModel(track.model, track.config)
+            groovae = None
+            if track.groovae:
+                groove_key = (track.groovae_model, track.groovae_config)
+                if groove_key not in models:
+                    models[groove_key] = LoadedModel(*groove_key)
+                groovae = models[groove_key]
             tracks.append(make_track(track, index, models[key].info, _ask(models[key]),
-                                     (grooves or {}).get(track.name)))
+                                     (grooves or {}).get(track.name),
+                                     _ask(groovae) if groovae else None,
+                                     groovae.info if groovae else None))
         await start_tracks(tracks, config.tracks)
         bpm = float(config.clock.bpm)
         return cls(config, tracks, bpm, tempos=[(0, bpm)])

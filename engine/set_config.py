@@ -34,6 +34,7 @@ from latentjam.engine.humanize import HumanizeParams
 from latentjam.models.service import BASS, DRUMS, MELODY, PARTS
 
 DEFAULT_CHANNELS = {MELODY: 1, BASS: 2, DRUMS: 10}  # musicians' numbering
+GROOVAE = "groovae"  # humanize = "groovae": a groove model plays a drum track's loops
 
 
 @dataclass(frozen=True)
@@ -85,16 +86,29 @@ class TrackConfig:
     anchors: Mapping[int, str] = field(default_factory=dict)  # slot -> MIDI file to encode
     seed: int | None = None
     humanize: HumanizeParams = field(default_factory=HumanizeParams)
+    # humanize = "groovae" (or model = "groovae" in [tracks.humanize]): a drum track's loops
+    # take their velocities and timing from the GrooVAE checkpoint ``groovae_model``
+    groovae: bool = False
+    groovae_model: str | None = None
+    groovae_config: str | None = None  # its config (name or file) when the checkpoint lacks it
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or "/" in self.name \
                 or " " in self.name:
             raise SettingError(f"name must be a word without spaces or '/' (it appears in "
                                f"OSC addresses), got {self.name!r}")
-        for key in ("model", "config"):
+        for key in ("model", "config", "groovae_model", "groovae_config"):
             value = getattr(self, key)
             if value is not None and (not isinstance(value, str) or not value):
                 raise SettingError(f"{key} must be a name or a path, got {value!r}")
+        if not isinstance(self.groovae, bool):
+            raise SettingError(f"groovae must be true or false, got {self.groovae!r}")
+        if self.groovae and self.groovae_model is None:
+            raise SettingError('humanize = "groovae" needs groovae_model = "PATH" (a GrooVAE '
+                               'checkpoint: none ships with latentjam, see docs/models.md)')
+        for key in ("groovae_model", "groovae_config"):
+            if getattr(self, key) is not None and not self.groovae:
+                raise SettingError(f'{key} is read only with humanize = "groovae"')
         if self.channel is not None:
             _channel("channel", self.channel)
         for part, channel in self.channels.items():
@@ -205,9 +219,19 @@ def _track(table: object, where: str) -> TrackConfig:
         raise SettingError(f"{where} must be a table, got {table!r}")
     nested: dict[str, Any] = {}
     if "humanize" in table:
-        human = dict(table["humanize"]) if isinstance(table["humanize"], dict) else None
+        human = table["humanize"]
+        if human == GROOVAE:  # the model's feel; late, the grid
+            human = {"model": GROOVAE}
+        human = dict(human) if isinstance(human, dict) else None
         if human is None:
-            raise SettingError(f"{where}.humanize must be a table")
+            raise SettingError(f'{where}.humanize must be a table or "{GROOVAE}"')
+        by = human.pop("model", None)
+        if by is not None and by != GROOVAE:
+            raise SettingError(f'{where}.humanize.model must be "{GROOVAE}", got {by!r}')
+        if by is not None:
+            if "groovae" in table:
+                raise SettingError(f"{where}: groovae is set by humanize")
+            nested["groovae"] = True
         if "drum_accents" in human:
             human["drum_accents"] = tuple(tuple(pair) if isinstance(pair, list) else pair
                                           for pair in human["drum_accents"])

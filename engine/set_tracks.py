@@ -18,11 +18,23 @@ from latentjam.models.service import DRUMS, INSTRUMENTS, MELODY, ModelInfo
 
 
 def make_track(config: TrackConfig, index: int, info: ModelInfo, ask: Ask,
-               groove: GrooveTemplate | None = None) -> Track:
+               groove: GrooveTemplate | None = None, humanizer: Ask | None = None,
+               humanizer_info: ModelInfo | None = None) -> Track:
     """Track ``index`` of the set, asking its model through ``ask``, with the groove
-    template its ``groove`` file holds (read by whoever read the set)."""
+    template its ``groove`` file holds (read by whoever read the set) and, for
+    ``humanize = "groovae"``, its groove model asked through ``humanizer``."""
     if config.groove is not None and groove is None:
         raise SettingError(f"tracks[{index}]: the groove {config.groove} was not read")
+    if config.groovae:
+        if humanizer is None or humanizer_info is None:
+            raise SettingError(f"tracks[{index}]: the groove model {config.groovae_model} "
+                               f"was not loaded")
+        if info.kind != "drums":
+            raise SettingError(f'tracks[{index}]: humanize = "groovae" plays drum loops; this '
+                               f"track's model is a {info.kind} model")
+        if humanizer_info.kind != "groove":
+            raise SettingError(f"tracks[{index}].groovae_model: {config.groovae_model} is a "
+                               f"{humanizer_info.kind} model, not a GrooVAE")
     amounts = GrooveAmounts(config.groove_amount, config.groove_timing, config.groove_velocity)
     settings = TrackSettings(config.mode, config.temperature, config.walk_step, config.bars,
                              config.every, config.interpolate_steps, config.humanize,
@@ -30,7 +42,7 @@ def make_track(config: TrackConfig, index: int, info: ModelInfo, ask: Ask,
                              grid_size=config.grid_size, groove=groove,
                              groove_amounts=amounts)
     return Track(config.name, settings, info, ask, track_routes(config, info.kind, index),
-                 config.seed)
+                 config.seed, humanizer if config.groovae else None)
 
 
 async def start_tracks(tracks: Sequence[Track], configs: Sequence[TrackConfig]) -> None:

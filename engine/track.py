@@ -12,6 +12,10 @@ move (fresh draw, walk, slerp, the mix of four corners) and decodes it. A blend 
 track's point moves one step of its path (``engine.blend``) for each new loop; given next
 corners (``NextCorners``), its corners move toward them by the share asked.
 
+A drum track humanized by a groove model (GrooVAE) asks it, in the background, for each new
+loop's feel (``engine.groovae``: every hit's velocity and timing); once it is in, the loop
+plays with it in place of the groove template and humanize, which it plays with until then.
+
 Settings a controller changes are read when they matter: mute, solo and humanize when the
 next bar is prepared; mode, temperature, walk step, loop length, interpolation and the
 blend point by the next request (the answer in flight is dropped and the new request
@@ -43,6 +47,7 @@ from latentjam.engine.blend import (
 from latentjam.engine.engine_state import TrackState
 from latentjam.engine.errors import EngineError, ModelRequestError, ModelWorkerError, SettingError
 from latentjam.engine.events import TimedMessage
+from latentjam.engine.groovae import Feel, feel_of, felt
 from latentjam.engine.groove import GrooveAmounts, GrooveTemplate, grooved
 from latentjam.engine.harmony import Key, best_shift, transposed
 from latentjam.engine.humanize import HumanizeParams, humanize
@@ -63,6 +68,7 @@ from latentjam.models.service import (
     BlendRequest,
     EncodeNotesRequest,
     EncodeRequest,
+    HumanizeRequest,
     InputError,
     InterpolateRequest,
     ModelInfo,
@@ -90,6 +96,9 @@ class PlayingLoop:
     loop: Loop
     z: np.ndarray  # [windows, z_size]: the latent vector of each window it was decoded from
     blend: BlendMotion | None = None  # a blend or grid track's motion as this loop has it
+    # a track humanized by a groove model: the loop's feel, being asked (engine.groovae);
+    # until it is in (or if it fails) the loop plays with the ordinary humanize
+    feel: asyncio.Task[Feel | None] | None = None
 
 
 @dataclass
@@ -117,8 +126,10 @@ class Track:
     """A track bound to one model (through ``ask``) and routed by part to ports/channels."""
 
     def __init__(self, name: str, settings: TrackSettings, info: ModelInfo, ask: Ask,
-                 routes: Mapping[str, Route], seed: int | None = None) -> None:
+                 routes: Mapping[str, Route], seed: int | None = None,
+                 humanizer: Ask | None = None) -> None:
         self.name = name
+        self._humanizer = humanizer  # a groove model (GrooVAE) that plays each new loop
         self.settings = settings
         self.info = info
         self.routes = dict(routes)
@@ -187,7 +198,25 @@ class Track:
                 break
             request = dataclasses.replace(request, seed=self._seed())
         self._heard.append(_fingerprint(loop))
-        return PlayingLoop(loop, result.z)
+        return PlayingLoop(loop, result.z, feel=self._ask_feel(loop))
+
+    def _ask_feel(self, loop: Loop) -> asyncio.Task[Feel | None] | None:
+        """The groove model's feel of a new loop, asked in the background: the loop does
+        not wait for it."""
+        if self._humanizer is None:
+            return None
+        return asyncio.get_running_loop().create_task(self._feel(loop),
+                                                      name=f"track {self.name}: feel")
+
+    async def _feel(self, loop: Loop) -> Feel | None:
+        try:
+            request = HumanizeRequest(steps_of(loop, self.info.steps_per_quarter))
+            result = await self._humanizer(request)
+            return feel_of(loop, result.played, self.info.steps_per_quarter)
+        except Exception as err:  # noqa: BLE001 - whatever it was, the loop plays on
+            log.warning("track %s: the groove model could not play the loop (%s: %s); it "
+                        "plays with the ordinary humanize", self.name, type(err).__name__, err)
+            return None
 
     def _fitted(self, loop: Loop, request: ModelRequest) -> tuple[Loop, bool]:
         """``loop`` moved into the key, and whether it is one to play."""
@@ -311,13 +340,18 @@ class Track:
         if bar >= self._loop_start_bar + self.current.loop.bars:
             self._loop_boundary(bar)
         notes = bar_notes(self.current.loop, bar - self._loop_start_bar, bar_tick)
-        if self.settings.groove is not None:
+        feel = _result(self.current.feel)
+        if self.settings.groove is not None and feel is None:
             notes = grooved(notes, self.settings.groove, self.settings.groove_amounts)
         if not audible:
             self._previous_bar = ()
             return []
-        human = humanize(notes, self._human_rng, self.settings.humanize,
-                         self.current.loop.beats_per_bar, after=self._previous_bar)
+        if feel is not None:  # the groove model's velocities and timing, in place of humanize
+            loop_tick = bar_tick - (bar - self._loop_start_bar) * self.current.loop.bar_ticks
+            human = felt(notes, feel, loop_tick)
+        else:
+            human = humanize(notes, self._human_rng, self.settings.humanize,
+                             self.current.loop.beats_per_bar, after=self._previous_bar)
         self._previous_bar = human
         return self._program_changes(bar, bar_tick) + note_messages(human, self.routes)
 
@@ -344,13 +378,18 @@ class Track:
 
     async def answer_by(self, bar: int) -> None:
         """Wait until the next loop is in, when ``bar`` is a loop boundary that takes one:
-        a run without a clock (``engine.offline``) is never late."""
+        a run without a clock (``engine.offline``) is never late, for a loop's feel either."""
+        if self.current is not None and self.current.feel is not None:
+            await asyncio.wait([self.current.feel])
         if self.current is None or bar < self._loop_start_bar + self.current.loop.bars \
                 or not self._wants_new(self._plays + 1):
             return
         while self._next is not None and not self._next.done():
             await asyncio.wait([self._next])
             await asyncio.sleep(0)  # a request asked again when this one came back
+        queued = self._queued()
+        if queued is not None and queued.feel is not None:
+            await asyncio.wait([queued.feel])
 
     def _loop_boundary(self, bar: int) -> None:
         self._plays += 1
@@ -402,7 +441,7 @@ class Track:
             loop = first_bars(loop, bars)
         else:
             loop = chain([loop] * (bars // loop.bars))
-        self.current = dataclasses.replace(self.current, loop=loop)
+        self.current = dataclasses.replace(self.current, loop=loop, feel=self._ask_feel(loop))
 
     # -- controller commands ----------------------------------------------------------------
 
@@ -540,6 +579,15 @@ class Track:
         if self._next is not None:
             self._next.cancel()
             self._next = None
+        if self.current is not None and self.current.feel is not None:
+            self.current.feel.cancel()
+
+
+def _result(task: asyncio.Task | None):
+    """A finished task's result; None while it runs, or when it was cancelled or failed."""
+    if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+        return None
+    return task.result()
 
 
 def _fingerprint(loop: Loop) -> int:

@@ -2,7 +2,8 @@
 
 A caller loads a model (``LoadedModel``, in a process of its own where timing matters),
 learns what it is (``ModelInfo``), and asks with a request: a sample, a walk, a point
-between two loops, a blend of four, a decode, an encode of classes, of a played-in loop or (through
+between two loops, a blend of four, a decode, a drum loop's groove (GrooVAE), an encode of
+classes, of a played-in loop or (through
 ``read_clip_classes``, in a process of its own) of a MIDI file. Answers are latent vectors
 and loops as notes on the step grid. The latent moves are planned behind this door, so a new
 move or a new model kind lands here without touching the caller. The part names a model's
@@ -20,6 +21,7 @@ from latentjam.models.service.requests import (
     DecodeRequest,
     EncodeNotesRequest,
     EncodeRequest,
+    HumanizeRequest,
     InterpolateRequest,
     ModelInfo,
     ModelRequest,
@@ -33,7 +35,7 @@ from latentjam.models.service.requests import (
 
 __all__ = [
     "BASS", "DRUMS", "INSTRUMENTS", "MAX_COUNT", "MAX_TEMPERATURE", "MELODY", "PARTS",
-    "BlendRequest", "DecodeRequest",
+    "BlendRequest", "DecodeRequest", "HumanizeRequest",
     "EncodeNotesRequest", "EncodeRequest", "InputError", "InterpolateRequest", "LoadedModel",
     "ModelError", "ModelInfo", "ModelRequest", "ModelResult", "SampleRequest", "StepLoop",
     "StepNote", "WalkRequest", "answer", "check_temperature", "read_clip_classes",

@@ -25,6 +25,7 @@ from latentjam.models.service.requests import (
     DecodeRequest,
     EncodeNotesRequest,
     EncodeRequest,
+    HumanizeRequest,
     InterpolateRequest,
     ModelInfo,
     ModelRequest,
@@ -59,6 +60,10 @@ def answer(model: TrainedModel, request: ModelRequest) -> ModelResult:
     or notes the converter refuses) says what the model could not take."""
     began = time.perf_counter()
     rng = np.random.default_rng(getattr(request, "seed", None))
+    if isinstance(request, HumanizeRequest):
+        from latentjam.models.service.groove import humanized
+
+        return humanized(model, request, rng, began)
     if isinstance(request, EncodeRequest | EncodeNotesRequest):
         classes = request.classes if isinstance(request, EncodeRequest) else \
             first_window(get_converter(any_program(model.config)), request.loop,

@@ -231,8 +231,24 @@ class EncodeNotesRequest:
                              f"steps")
 
 
+@dataclass(frozen=True, eq=False)
+class HumanizeRequest:
+    """How a groove model (GrooVAE) plays a drum loop on the grid: each of its notes' velocity
+    and timing (``ModelResult.played``; its ``classes`` are the decoded rows ``[n, window,
+    27]``). The loop's windows are encoded and decoded (a loop that does not fill its last
+    window is repeated to fill it)."""
+
+    loop: StepLoop
+    temperature: float = 0.0
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        EncodeNotesRequest(self.loop)  # the same checks
+        _common(self)
+
+
 ModelRequest = (SampleRequest | WalkRequest | InterpolateRequest | BlendRequest | DecodeRequest
-                | EncodeRequest | EncodeNotesRequest)
+                | EncodeRequest | EncodeNotesRequest | HumanizeRequest)
 
 
 @dataclass(frozen=True, eq=False)
@@ -241,6 +257,9 @@ class ModelResult:
     classes: np.ndarray  # [n, steps] int64, or [n, steps, 3] for a trio
     loops: tuple[StepLoop, ...] = ()  # each decoded window as notes (none for an encode)
     compute_s: float = 0.0  # the worker's time on it (perf_counter), for logs and benchmarks
+    # a HumanizeRequest's answer: per note of its loop, in order, (velocity 1..127, timing in
+    # steps: negative ahead of the grid, -0.5..0.5)
+    played: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -168,15 +168,21 @@ class Performer:
 
     async def _load_tracks(self) -> None:
         for track in self.config.tracks:
-            key = (track.model, track.config)
-            if key not in self._clients:
-                self._clients[key] = self._model_clients(track.model, track.config)
+            # a drum track's groove model (humanize = "groovae") is a worker of its own
+            keys = [(track.model, track.config)] + \
+                ([(track.groovae_model, track.groovae_config)] if track.groovae else [])
+            for key in keys:
+                if key not in self._clients:
+                    self._clients[key] = self._model_clients(*key)
         infos = await asyncio.gather(*(client.start() for client in self._clients.values()))
         info_of = dict(zip(self._clients, infos, strict=True))
         for index, track in enumerate(self.config.tracks):
             key = (track.model, track.config)
+            groovae = (track.groovae_model, track.groovae_config) if track.groovae else None
             made = make_track(track, index, info_of[key], self._clients[key].request,
-                              self._grooves.get(track.name))
+                              self._grooves.get(track.name),
+                              self._clients[groovae].request if groovae else None,
+                              info_of[groovae] if groovae else None)
             self.tracks.append(made)
             self._routing[track.name] = (track.port, min(r.channel
                                                          for r in made.routes.values()))

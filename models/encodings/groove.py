@@ -124,14 +124,14 @@ def groove_notes(rows: np.ndarray, steps_per_quarter: int, qpm: float,
     pitches = pitches or tuple(p[0] for p in INFER_PITCH_CLASSES)
     step_seconds = 1.0 / steps_per_second(steps_per_quarter, qpm)
     d = DRUM_CLASSES
-    notes = []
-    for step, cls in zip(*np.nonzero(rows[:, :d] > 0.5), strict=True):
-        velocity = int(np.clip(int(np.round(rows[step, d + cls] * 127)), 1, 127))
-        offset = float(np.clip(rows[step, 2 * d + cls] / 2, -0.5, 0.5))
-        start = (int(step) - offset) * step_seconds
-        notes.append(Note(pitch=pitches[cls], velocity=velocity, start_time=start,
-                          end_time=start + DECODED_NOTE_STEPS * step_seconds,
-                          instrument=DRUM_INSTRUMENT, is_drum=True))
+    steps, classes = np.nonzero(rows[:, :d] > 0.5)  # step by step, class by class
+    velocities = np.clip(np.round(rows[steps, d + classes] * 127), 1, 127).astype(int)
+    starts = (steps - np.clip(rows[steps, 2 * d + classes] / 2, -0.5, 0.5)) * step_seconds
+    length = DECODED_NOTE_STEPS * step_seconds
+    notes = [Note(pitch=pitches[cls], velocity=int(velocity), start_time=float(start),
+                  end_time=float(start) + length, instrument=DRUM_INSTRUMENT, is_drum=True)
+             for cls, velocity, start in zip(classes.tolist(), velocities.tolist(),
+                                             starts.tolist(), strict=True)]
     return notes
 
 

@@ -296,11 +296,12 @@ function drawRoll(canvas, roll) {
     g.beginPath(); g.moveTo(bar / steps * w, 0); g.lineTo(bar / steps * w, h); g.stroke();
   }
   if (high < low) return;
-  const rows = high - low + 1, rowH = Math.max(h / rows, 2);
+  const rows = Math.max(high - low + 1, 12), rowH = h / rows; // an octave at least
   g.fillStyle = canvas.classList.contains("queued") ? "#4aa3ff" : "#f2b233";
   for (let i = 1; i + 2 < roll.length; i += 3) {
     const [start, length, pitch] = [roll[i], roll[i + 1], roll[i + 2]];
-    g.fillRect(start / steps * w, h - (pitch - low + 1) * (h / rows), Math.max(length / steps * w - 1, 2), rowH - 1);
+    g.fillRect(start / steps * w, h - (pitch - low + 1) * rowH, Math.max(length / steps * w - 1, 2),
+      Math.max(rowH - 1, 2));
   }
 }
 

@@ -134,8 +134,8 @@ def run_personalize(args: argparse.Namespace) -> int:
     if not sequences:
         raise InputError(f"none of the {len(paths)} MIDI file(s) could be read; first: "
                          f"{unreadable[0]}")
-    midime, report = personalize(reader, sequences, names, config, _progress(started), head,
-                                 _progress(started, "decoder head "))
+    midime, report = personalize(reader, sequences, names, config, _progress(started),
+                                 head=head, head_progress=_progress(started, "decoder head "))
     for file in report.files:
         line = f"{file.windows} window(s)" if file.windows else f"skipped: {file.reason}"
         print(f"  {file.name}: {line}")

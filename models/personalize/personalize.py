@@ -106,7 +106,7 @@ def encode_windows(base: TrainedModel, windows: list[np.ndarray]) -> np.ndarray:
 
 
 def personalize(base: TrainedModel, sequences: list[NoteSequence], names: list[str],
-                config: MidiMeConfig | None = None, progress: Progress | None = None,
+                config: MidiMeConfig | None = None, progress: Progress | None = None, *,
                 head: HeadConfig | None = DEFAULT_HEAD, head_progress: Progress | None = None
                 ) -> tuple[MidiMe, PersonalizeReport]:
     """Train a MidiMe on every usable window of ``sequences`` (``names`` for messages),
@@ -122,7 +122,7 @@ def personalize(base: TrainedModel, sequences: list[NoteSequence], names: list[s
     midime = train_midime(latents, config or MidiMeConfig(), progress)
     no_head = ""
     if head is not None and not supports_head(base.config):
-        no_head = f"{base.config.name} has a hierarchical decoder: MidiMe alone"
+        no_head = f"{base.config.name} has a {base.config.decoder} decoder: MidiMe alone"
     elif head is not None:
         # Each window decoded from the latent MidiMe gives back for it (its posterior mean
         # through its decoder): what the base decoder is handed when sampling near it.

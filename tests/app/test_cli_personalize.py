@@ -87,3 +87,24 @@ def test_bad_input_is_one_line_naming_it(case: str, tmp_path: Path, band: Path,
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines[-1].startswith(f"latentjam personalize: error: {expected}")
     assert not any("Traceback" in line for line in lines)
+
+
+def test_the_decoder_head_is_on_by_default_and_head_steps_0_leaves_it_out(
+        band: Path, tmp_path: Path, capsys) -> None:
+    from latentjam.models.personalize.midime_file import load_midime
+
+    out = tmp_path / "band.midime"
+    assert main(["personalize", str(band), "--out", str(out), "--steps", "20"]) == 0
+    printed = capsys.readouterr()
+    assert "decoder head step 200/200" in printed.err
+    assert "; decoder head on " in printed.out and "cross-entropy" in printed.out
+    assert load_midime(out)[0].head.config.steps == 200
+    plain = tmp_path / "plain.midime"
+    assert main(["personalize", str(band), "--out", str(plain), "--steps", "20",
+                 "--head-steps", "0"]) == 0
+    assert "decoder head" not in capsys.readouterr().out
+    assert load_midime(plain)[0].head is None
+    assert main(["personalize", str(band), "--out", str(tmp_path / "x.midime"),
+                 "--head-steps", "-1"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "latentjam personalize: error: --head-steps must be 0 (no head) or more, got -1")

@@ -5,7 +5,8 @@ the default set (``configs/live.toml``).
 Run ``python layouts/build_open_stage_control.py`` after the address table or the default
 set changes; tests/controllers/test_open_stage_control_layout.py checks every widget's
 messages against ``controllers.osc_addresses`` and the file against this script's output.
-Widgets left out here take Open Stage Control's defaults.
+``python layouts/build_open_stage_control.py my_set.toml my_set.json`` writes a session for
+another set's tracks. Widget properties left out take Open Stage Control's defaults.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from latentjam.app.set_file import default_tracks
+from latentjam.app.set_file import default_tracks, load_live_set
 from latentjam.controllers.osc_addresses import HUMANIZE_FIELDS, ROOT
 from latentjam.engine import commands as cmd
 from latentjam.engine.blend import BLEND_PATHS
@@ -120,12 +121,17 @@ def session(tracks: list[str]) -> dict:
                         "tabs": [transport_tab(), *(track_tab(name) for name in tracks)]}}
 
 
-def layout_text() -> str:
-    """The session file's text for the default set's tracks."""
-    tracks = [track["name"] for track in default_tracks()]
+def layout_text(set_file: Path | None = None) -> str:
+    """The session file's text for the tracks of ``set_file`` (None: the default set)."""
+    if set_file is None:
+        tracks = [track["name"] for track in default_tracks()]
+    else:
+        tracks = [track.name for track in load_live_set(set_file).engine.tracks]
     return json.dumps(session(tracks), indent=2) + "\n"
 
 
 if __name__ == "__main__":
-    OUT.write_text(layout_text(), encoding="utf-8")
-    print(f"wrote {OUT}", file=sys.stderr)
+    source = Path(sys.argv[1]) if len(sys.argv) > 1 else None
+    out = Path(sys.argv[2]) if len(sys.argv) > 2 else OUT
+    out.write_text(layout_text(source), encoding="utf-8")
+    print(f"wrote {out}", file=sys.stderr)

@@ -79,3 +79,16 @@ def test_an_unwritable_folder_is_said_and_the_file_kept(tmp_path):
     finally:
         tmp_path.chmod(0o700)
     assert path.read_text() == "[osc]\n"
+
+
+def test_the_examples_controller_block_uncommented_is_a_valid_controller(tmp_path):
+    lines = EXAMPLE_SET.read_text(encoding="utf-8").splitlines()
+    start = lines.index("# [controller]")
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("# mode = "))
+    block = [line[2:] if line.startswith("# ") else "" for line in lines[start:end + 1]]
+    path = tmp_path / "set.toml"
+    path.write_text("\n".join(lines[:start] + block + lines[end + 1:]) + "\n")
+    controller = load_live_set(path).controller
+    assert controller.input == controller.feedback == "nanoKONTROL2"
+    assert controller.mappings == (CcMapping("/latentjam/track/melody/temperature", 1, cc=16,
+                                             min=0.0, max=2.0),)

@@ -55,6 +55,9 @@ seed = 2
 """  # no humanize: the notes' phase is the engine's, not a random spread
 
 
+ENGINE_LOG: str | None = None  # --follow-log: where the following engine's log goes
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
@@ -126,19 +129,24 @@ class Engine:
 
 def follow(seconds: float) -> dict:
     """The engine follows our master, whose pulses are held up (30 ms every 48th pulse);
-    then the master is killed and restarted, and its Stop must stop the engine."""
+    then the master is killed and restarted, and its Stop must stop the engine. The pulses
+    are counted at each hop: the master's own count, a listener on the master's port (what
+    JACK delivers from it), the engine's input and the engine's forwarding (its log at the
+    master's Stop), and the listener on the engine's port."""
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "set.toml"
         config.write_text(GRID_SET.format(anchors=folder, osc=free_udp_port()))
         with ClockMaster("lj-bench-master") as master:
             engine = Engine("lj-bench-follower", "--config", str(config), "--clock", "midi",
                             "--clock-in", "lj-bench-master", "--no-osc")
+            at_master = MidiReceiver("lj-bench-master")
             time.sleep(3)  # its clock input opens after its output port
             bpm, count = 126.0, int(seconds * 126 / 60 * 24)
             master.send("start")
             grid_ns = master.send(f"pulses {count} {bpm} 48 30")
             master.send("stop")
             time.sleep(0.5)
+            heard_at_master = sum(data == [0xF8] for _, data in at_master.stop(linger_s=0))
             killed_at = time.monotonic_ns()
             master.kill()
             time.sleep(1.5)
@@ -149,6 +157,8 @@ def follow(seconds: float) -> dict:
             again.send("stop")
             time.sleep(1.0)
         received, err = engine.stop()
+    if ENGINE_LOG:
+        Path(ENGINE_LOG).write_text(err)
     pulses, notes = pulses_and_notes([(t, d) for t, d in received if t < killed_at])
     period_ns = 60e9 / (bpm * 24)
     errors = []
@@ -160,7 +170,14 @@ def follow(seconds: float) -> dict:
     before_restart = err.split("is back; following it again")[0]
     skipped = max((int(n) for n in re.findall(r"(\d+) clock pulses in all were too late",
                                              before_restart)), default=0)
+    heard = re.search(r"the master's Stop: (\d+) pulses heard", err)
+    sent_on = re.search(r"(\d+) of the master's pulses forwarded since its start", err)
     return {"master pulses": count, "forwarded pulses": len(pulses),
+            "pulses heard by a listener on the master's port": heard_at_master,
+            "pulses heard by the engine's clock input": int(heard[1]) if heard else -1,
+            "pulses the engine forwarded (its count)": int(sent_on[1]) if sent_on else -1,
+            "clock input opened anew while the master ran": err[:err.find("master's Stop")]
+                .count("is back; following it again"),
             "pulses skipped in stalls": skipped,
             "pulses gained or lost": len(pulses) + skipped - count,
             "phase p50 ms": statistics.median(errors) if errors else float("nan"),
@@ -253,13 +270,22 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="short runs (about a minute)")
     parser.add_argument("--rss-minutes", type=float, default=60.0,
                         help="how long the memory is watched in the long form (default 60)")
+    parser.add_argument("--only", choices=("follow", "faults", "memory"), action="append",
+                        help="run only this part (repeatable)")
+    parser.add_argument("--follow-log", metavar="FILE",
+                        help="keep the following engine's log in FILE")
     args = parser.parse_args()
+    global ENGINE_LOG
+    ENGINE_LOG = args.follow_log
     follow_s, rss_s = (10.0, 20.0) if args.quick else (60.0, 60 * args.rss_minutes)
     print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
+    parts = (("follow", lambda: follow(follow_s)),
+             ("faults", lambda: hostile_and_faults(2.0)),
+             ("memory", lambda: memory(rss_s, 5.0 if args.quick else 60.0)))
     with running_jack_server(period=256):
-        for title, measure in (("follow", lambda: follow(follow_s)),
-                               ("faults", lambda: hostile_and_faults(2.0)),
-                               ("memory", lambda: memory(rss_s, 5.0 if args.quick else 60.0))):
+        for title, measure in parts:
+            if args.only and title not in args.only:
+                continue
             for key, value in measure().items():
                 shown = f"{value:.2f}" if isinstance(value, float) else value
                 print(f"{title}: {key}: {shown}", flush=True)

@@ -94,6 +94,12 @@ class MidiInputProcess:
         return _ERROR + f"the MIDI input {self.name!r} did not open within " \
                         f"{READY_TIMEOUT_S:g} s".encode()
 
+    def drain(self) -> None:
+        """Hand on what has arrived but not been read yet (the loop reads the pipe when it
+        gets to it; after a busy moment the pulses wait there, not in the MIDI system)."""
+        if self._conn is not None:
+            self._readable()
+
     def _readable(self) -> None:
         conn = self._conn
         try:
@@ -103,6 +109,8 @@ class MidiInputProcess:
                 self._on_message(data[8], data[9:], int.from_bytes(data[:8], "little"))
         except (EOFError, OSError):
             asyncio.get_running_loop().remove_reader(conn.fileno())
+            self._conn = None  # told once: ``drain`` and ``close`` find nothing to read
+            conn.close()
             log.error("the MIDI input process for %r ended", self.name)
             if self._on_lost is not None:
                 self._on_lost()

@@ -119,6 +119,8 @@ class Performer:
         self._xruns: XrunReporter | None = None  # the JACK server's xruns, on JACK ports
         self.skipped_notes = 0  # note-ons dropped as too late (after a stall)
         self.skipped_pulses = 0  # clock pulses dropped as too late
+        self.forwarded_pulses = 0  # a followed master's pulses sent on to the clock ports
+        self._run_forwarded = 0  # of those, since the last Start
         self._resync_pending = False  # a follower's receivers wait to be put back on the grid
         self._dispatched_ns = 0  # when bars were last prepared and handed over
 
@@ -215,6 +217,9 @@ class Performer:
             await asyncio.get_running_loop().run_in_executor(None, self.output.stop)
         with contextlib.suppress(Exception):
             await self.clock.close()
+        if not self.clock.leads:
+            log.info("forwarded %d of the followed clock's pulses (%d skipped in stalls)",
+                     self.forwarded_pulses, self.skipped_pulses)
         if self._lister is not None:
             await self._lister.close()
         if self._xruns is not None:
@@ -263,6 +268,7 @@ class Performer:
 
     def _on_started(self, event: Started) -> None:
         self._queue.clear()
+        self._run_forwarded = 0
         self._playing = True
         self._start_tick = event.tick
         self._next_bar = event.tick // self._bar_ticks
@@ -294,7 +300,11 @@ class Performer:
             self._resync_pending = False
             log.warning("the engine stalled: %d clock pulses in all were too late to forward "
                         "before the Stop", self.skipped_pulses)
-        log.info("stop at bar %d", event.tick // self._bar_ticks + 1)
+        if self.clock.leads:
+            log.info("stop at bar %d", event.tick // self._bar_ticks + 1)
+        else:
+            log.info("stop at bar %d; %d of the master's pulses forwarded since its start",
+                     event.tick // self._bar_ticks + 1, self._run_forwarded)
 
     def _forward_pulse(self, pulse: Pulsed) -> None:
         """A followed master's pulse, out at once to the clock ports: one for each it sends,
@@ -320,6 +330,8 @@ class Performer:
             for message in resync_sequence(pulse.tick):
                 self._send_transport(message, now)
         self._send_transport(CLOCK_MESSAGE, now)
+        self.forwarded_pulses += 1
+        self._run_forwarded += 1
 
     def _clock_ports(self) -> list[str]:
         ports = self.config.ports

@@ -83,6 +83,11 @@ class TempoFollower:
         self.lost = False
 
     @property
+    def last_pulse_ns(self) -> int | None:
+        """When the last pulse arrived (``perf_counter_ns``), None before the first."""
+        return None if self._last_pulse is None else self._last_ns
+
+    @property
     def bpm(self) -> float:
         return 60 * NS_PER_SECOND / (self._period * CLOCK_PPQN)
 

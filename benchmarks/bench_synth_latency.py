@@ -86,8 +86,7 @@ def capture_main(threshold: float) -> None:
     ends = np.zeros(CYCLES_KEPT, np.int64)
     sizes = np.zeros(CYCLES_KEPT, np.int32)
     first = np.full(CYCLES_KEPT, -1, np.int32)
-    peaks = np.zeros(CYCLES_KEPT, np.float32)
-    note_ons: list[tuple[float, int]] = []
+    note_ons: list[float] = []
     count, xruns = [0], [0]
 
     @client.set_process_callback
@@ -100,12 +99,11 @@ def capture_main(threshold: float) -> None:
         above = np.flatnonzero(level > threshold)
         starts[k], ends[k], sizes[k] = usecs.value, next_usecs.value, nframes
         first[k] = above[0] if above.size else -1
-        peaks[k] = level.max()
         per_frame = (next_usecs.value - usecs.value) / nframes
         for offset, buffer in midi.incoming_midi_events():
             data = bytes(buffer)
             if len(data) == 3 and data[0] & 0xF0 == 0x90 and data[2]:
-                note_ons.append((usecs.value + offset * per_frame, frames.value + offset))
+                note_ons.append(usecs.value + offset * per_frame)
         count[0] = k + 1
 
     @client.set_xrun_callback
@@ -122,7 +120,7 @@ def capture_main(threshold: float) -> None:
         k = count[0]
         print(json.dumps({"starts": starts[:k].tolist(), "ends": ends[:k].tolist(),
                           "sizes": sizes[:k].tolist(), "first": first[:k].tolist(),
-                          "peaks": peaks[:k].tolist(), "note_ons": note_ons,
+                          "note_ons": note_ons,
                           "rate": client.samplerate, "xruns": xruns[0],
                           "period": client.blocksize}), flush=True)
 
@@ -224,7 +222,7 @@ def delays(run: dict) -> tuple[list[float], list[float], int]:
     nearest within half the spacing; and how many sounds no note asked for."""
     window = SPACING_NS / 2000
     heard = onsets(run)
-    ons = sorted(time for time, _ in run["note_ons"])
+    ons = sorted(run["note_ons"])
     audio, midi = [], []
     for deadline in run["deadlines"]:
         for found, into in ((heard, audio), (ons, midi)):
@@ -275,7 +273,8 @@ def main() -> None:
             for run in range(args.runs):
                 heard = one_run(args.notes, threshold, seed=run)
                 run_audio, run_midi, run_unasked = delays(heard)
-                latency = heard["playback_latency"]
+                # what the server runs at, as its clients see it
+                latency, frames, rate = heard["playback_latency"], heard["period"], heard["rate"]
                 print(f"period {period}, run {run + 1}: audio {summary(run_audio)}; "
                       f"MIDI {summary(run_midi)}; {heard['xruns']} xruns", flush=True)
                 audio += run_audio
@@ -283,9 +282,8 @@ def main() -> None:
                 unasked += run_unasked
                 xruns += heard["xruns"]
         notes = args.notes * args.runs
-        print(f"JACK period: {period} frames at {args.rate} Hz "
-              f"({period / args.rate * 1000:.2f} ms)")
-        print(f"system:playback latency: {latency} frames ({latency / args.rate * 1000:.2f} ms)")
+        print(f"JACK period: {frames} frames at {rate} Hz ({frames / rate * 1000:.2f} ms)")
+        print(f"system:playback latency: {latency} frames ({latency / rate * 1000:.2f} ms)")
         print(f"notes: {notes}, heard: {len(audio)}, not heard: {notes - len(audio)}, "
               f"sounds no note asked for: {unasked}, MIDI heard: {len(midi)}")
         print(f"xruns: {xruns}")

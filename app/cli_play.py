@@ -237,6 +237,9 @@ async def run_set(live: LiveSet, bars: int | None,
     from latentjam.controllers.osc_server import OscServer
     from latentjam.engine.performer import Performer
 
+    if live.web.enabled:  # imported before the music starts: 0.3 s of imports would stall it
+        import latentjam.controllers.web.server
+        import latentjam.controllers.web.terminal  # noqa: F401
     config = live.engine
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -258,7 +261,8 @@ async def run_set(live: LiveSet, bars: int | None,
             host, port = await server.start()
             log.info("OSC on %s:%d (docs/osc.md)", host, port)
         if live.web.enabled:
-            web = await _start_web(live, performer, osc_extra, anchors)
+            web = await _start_web(live, performer, osc_extra, anchors,
+                                   controller.learn if controller is not None else None)
         outputs = ", ".join(f"{p.name!r}{'' if p.virtual else ' (existing)'}"
                             for p in config.ports.values())
         log.info("playing %s to %s, %s clock; Ctrl-C stops",
@@ -313,16 +317,17 @@ def _merged(*sources: Callable[[], dict[str, tuple]] | None) -> Callable[[], dic
 
 async def _start_web(live: LiveSet, performer: Performer,
                      extra: Callable[[], dict[str, tuple]] | None,
-                     anchors: Callable[[], tuple[str, ...]]):
+                     anchors: Callable[[], tuple[str, ...]], learn: Callable | None = None):
     """The control page's server, started; its URL (with the token) and, on a terminal, a
     QR code of it printed."""
     from latentjam.controllers.web.server import WebServer
     from latentjam.controllers.web.terminal import banner
 
     web = WebServer(live.web, submit=performer.command, state=performer.state, extra=extra,
-                    anchors=anchors, allow=live.osc.allow)
+                    anchors=anchors, allow=live.osc.allow, learn=learn)
     await web.start()
-    print(banner(web.url, qr=sys.stderr.isatty()), end="", file=sys.stderr, flush=True)
+    text = await asyncio.to_thread(banner, web.url, sys.stderr.isatty())  # a QR code: ms
+    print(text, end="", file=sys.stderr, flush=True)
     return web
 
 

@@ -30,7 +30,11 @@ from pathlib import Path
 from aiohttp import WSMsgType, web
 from latentjam.controllers.osc_addresses import (
     AnchorFiles,
+    CancelLearn,
+    Forget,
     Ignored,
+    Learn,
+    LearnRequest,
     OscMessageError,
     StateQuery,
     Subscribe,
@@ -116,14 +120,17 @@ class _Page:
 class WebServer:
     """``WebServer(config, submit=performer.command, state=performer.state)``, as
     ``OscServer``: ``extra`` adds feedback messages (the radio's), ``anchors`` lists the
-    anchor folders' MIDI files, ``allow`` is the OSC allow-list."""
+    anchor folders' MIDI files, ``learn`` takes ``/latentjam/learn...`` (the MIDI
+    controller's), ``allow`` is the OSC allow-list."""
 
     def __init__(self, config: WebConfig, submit: Callable[[Command], None],
                  state: Callable[[], EngineState],
                  extra: Callable[[], dict[str, tuple]] | None = None,
                  anchors: Callable[[], tuple[str, ...]] | None = None,
-                 allow: tuple[str, ...] = (), token: str | None = None) -> None:
+                 allow: tuple[str, ...] = (), token: str | None = None,
+                 learn: Callable[[LearnRequest], None] | None = None) -> None:
         self.config = config
+        self._learn = learn
         self._submit, self._state, self._extra, self._anchors = submit, state, extra, anchors
         self._allow = frozenset(canonical_ip(a) for a in allow)
         self.token = token or secrets.token_urlsafe(16)
@@ -280,8 +287,13 @@ class WebServer:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         else:
+            if isinstance(what, Learn | CancelLearn | Forget) and self._learn is None:
+                self._frame_error(page, f"{address}: no MIDI controller to learn "
+                                        "(--controller PORT or [controller] input)", now)
+                return
             try:
-                self._submit(what)
+                (self._learn if isinstance(what, Learn | CancelLearn | Forget)
+                 else self._submit)(what)
             except EngineError as err:
                 self._frame_error(page, f"{address}: {err}", now)
                 return

@@ -165,3 +165,31 @@ def test_the_page_files_are_all_shipped_and_reference_nothing_outside():
     assert set(files) == {"index.html", "app.css", "app.js"}
     text = b"".join(body for body, _ in files.values()).decode()
     assert "http://" not in text and "https://" not in text  # no CDN: a stage has no internet
+
+
+def test_learn_from_a_page_goes_to_the_midi_controller_and_without_one_is_refused():
+    from latentjam.controllers.osc_addresses import CancelLearn, Learn
+
+    async def run(learn):
+        engine = FakeEngine()
+        server = WebServer(WebConfig(port=0), engine.command, engine.state, learn=learn)
+        await server.start()
+        url = f"http://127.0.0.1:{server.address[1]}/ws?token={server.token}"
+        async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+            await next_frame(ws, "feedback")
+            await ws.send_str(json.dumps(["/latentjam/learn",
+                                          ["/latentjam/track/melody/temperature"]]))
+            await ws.send_str(json.dumps(["/latentjam/learn/cancel", []]))
+            await ws.send_str(json.dumps(["/latentjam/track/melody/grid/cell", [1, 2]]))
+            error = None if learn else await next_frame(ws, "error")
+            await ws.send_str(json.dumps(["/latentjam/state", []]))
+            await next_frame(ws, "feedback")
+        await server.close()
+        return engine.commands, error
+
+    asked = []
+    commands, _ = asyncio.run(run(asked.append))
+    assert asked == [Learn("/latentjam/track/melody/temperature"), CancelLearn()]
+    assert commands == [cmd.SetGridCell("melody", 1, 2)]  # a grid cell tapped
+    _, error = asyncio.run(run(None))
+    assert "no MIDI controller to learn" in error["text"]

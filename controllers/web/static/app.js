@@ -19,6 +19,15 @@ window.latentjamState = state; // for a test or a console to read
 const tracks = new Map(); // name -> its controls
 let socket = null;
 let taps = [];
+let learning = false; // MIDI CC learn: a control touched is mapped to the next knob moved
+
+// In learn mode, touching a control asks the MIDI controller to learn it (docs/osc.md,
+// MIDI controllers) instead of changing it; true when it did.
+function learnInstead(address) {
+  if (!learning) return false;
+  send(`${ROOT}/learn`, [address]);
+  return true;
+}
 
 function $(selector, root = document) { return root.querySelector(selector); }
 
@@ -62,6 +71,12 @@ function setupTransport() {
   };
   $("#tempo-down").addEventListener("click", () => nudge(-1));
   $("#tempo-up").addEventListener("click", () => nudge(1));
+  $("#learn").addEventListener("click", () => {
+    learning = !learning;
+    document.body.classList.toggle("learning", learning);
+    if (!learning) send(`${ROOT}/learn/cancel`);
+    showTransport();
+  });
   $("#tap").addEventListener("pointerdown", () => {
     const now = performance.now();
     taps = taps.filter((t) => now - t < 2500); // a pause of 2.5 s starts a new count
@@ -86,6 +101,18 @@ function showTransport() {
   let late = 0;
   for (const name of tracks.keys()) late += (state[`${ROOT}/track/${name}/late`] || [0])[0];
   $("#late").textContent = late;
+  const waiting = state[`${ROOT}/learn`];
+  $("#learn").hidden = waiting === undefined; // a set with a MIDI controller only
+  if (waiting !== undefined) {
+    $("#learn").classList.toggle("selected", learning);
+    $("#learn").classList.toggle("waiting", !!waiting[0]);
+    $("#learn").textContent = waiting[0] ? `Move a knob: ${waiting[0].replace(/^\/latentjam\//, "")}`
+      : learning ? "Learn: touch a control" : "Learn";
+    const mapped = new Set(state[`${ROOT}/learn/mapped`] || []);
+    for (const el of document.querySelectorAll("[data-address]")) {
+      el.classList.toggle("mapped", mapped.has(el.dataset.address));
+    }
+  }
   const song = state[`${ROOT}/radio/song`];
   $("#radio").hidden = song === undefined;
   if (song !== undefined) {
@@ -109,9 +136,17 @@ function knob(parent, label, low, high, step, address) {
   input.dataset.field = label;
   const out = $("output", box);
   const sendValue = throttled((v) => send(address, [step >= 1 ? Math.round(v) : v]));
-  input.addEventListener("input", () => { out.textContent = input.value; sendValue(+input.value); });
-  const hold = (on) => () => { input.dataset.held = on ? "1" : ""; };
-  input.addEventListener("pointerdown", hold(true));
+  box.dataset.address = address;
+  input.addEventListener("input", () => {
+    if (learning) return;
+    out.textContent = input.value;
+    sendValue(+input.value);
+  });
+  const hold = (on) => () => { input.dataset.held = on && !learning ? "1" : ""; };
+  input.addEventListener("pointerdown", (event) => {
+    if (learnInstead(address)) event.preventDefault();
+    hold(true)();
+  });
   for (const end of ["pointerup", "pointercancel", "change"]) input.addEventListener(end, hold(false));
   parent.appendChild(box);
   return (value) => {
@@ -127,8 +162,10 @@ function addTrack(name) {
   $(".name", node).textContent = name;
   const base = `${ROOT}/track/${name}`;
   const ui = { node, base, knobs: {}, action: "save", loadSlot: null, drag: null };
-  const flip = (field) => () => send(`${base}/${field}`,
+  const flip = (field) => () => learnInstead(`${base}/${field}`) || send(`${base}/${field}`,
     [(state[`${base}/${field}`] || [0])[0] ? 0 : 1]);
+  $(".mute", node).dataset.address = `${base}/mute`;
+  $(".solo", node).dataset.address = `${base}/solo`;
   $(".mute", node).addEventListener("click", flip("mute"));
   $(".solo", node).addEventListener("click", flip("solo"));
   for (const mode of MODES) {

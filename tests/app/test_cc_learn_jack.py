@@ -209,3 +209,13 @@ def test_a_knob_is_mapped_in_two_moves_and_stays_mapped_after_a_restart(jack_ser
     assert tomllib.loads(config.read_text())["controller"]["mappings"] == saved
 
 
+
+
+def test_a_controller_port_that_is_not_there_is_named_in_one_line(jack_server):
+    result = subprocess.run(BASE + ["play", "--backend", "jack", "--controller", "no-such-knobs",
+                                    "--no-osc", "--no-web", "--bars", "1"],
+                            capture_output=True, text=True, timeout=90, env=os.environ)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("latentjam play: error: 'no-such-knobs' matches no MIDI input port")
+    assert "Traceback" not in result.stderr

@@ -59,6 +59,10 @@ def initial_value(name: str, shape: tuple[int, ...], rng: np.random.Generator) -
 
 def check_supported(config: ModelConfig) -> None:
     """Raise a ConfigError for hyper-parameters this trainer does not implement."""
+    if config.is_groove:
+        raise ConfigError(f"config {config.name}: training a GrooVAE is not implemented here; "
+                          f"train it with Magenta's music_vae_train and load the checkpoint "
+                          f"(docs/groovae.md)")
     hp = config.hparams
     unsupported = {
         "residual_encoder": hp.residual_encoder,

@@ -88,6 +88,19 @@ def process_tree(pid: int) -> list[tuple[int, int, int]]:
     return out
 
 
+def pss_kb(pids: list[int]) -> int:
+    """Proportional set size of ``pids`` together: JACK's shared memory counted once."""
+    total = 0
+    for pid in pids:
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        found = re.search(r"^Pss:\s+(\d+)", rollup, re.M)
+        total += int(found[1]) if found else 0
+    return total
+
+
 def pulses_and_notes(received) -> tuple[list[int], list[tuple[int, int]]]:
     """Arrival ns of every clock pulse, and (arrival ns, tick) of every note-on, the tick
     counted from the pulses since the last Start."""
@@ -252,16 +265,23 @@ def memory(seconds: float, every_s: float) -> dict:
     engine = Engine("lj-bench-rss", listen=False)
     time.sleep(5)
     samples = []
-    end = time.monotonic() + seconds
+    began = time.monotonic()
+    end = began + seconds
     while time.monotonic() < end:
         tree = process_tree(engine.process.pid)
-        samples.append((sum(r for _, r, _ in tree), sum(r - s for _, r, s in tree)))
+        samples.append((sum(r for _, r, _ in tree), sum(r - s for _, r, s in tree),
+                        pss_kb([pid for pid, _, _ in tree])))
+        print(f"memory at {(time.monotonic() - began) / 60:.1f} min: RSS "
+              f"{samples[-1][0] / 1024:.1f} MB, PSS {samples[-1][2] / 1024:.1f} MB, "
+              f"{len(tree)} processes", file=sys.stderr, flush=True)
         time.sleep(every_s)
     engine.stop()
     return {"processes": len(tree), "RSS first MB": samples[0][0] / 1024,
             "RSS last MB": samples[-1][0] / 1024,
-            "RSS max MB": max(r for r, _ in samples) / 1024,
+            "RSS max MB": max(r for r, _, _ in samples) / 1024,
             "RSS without JACK's shared memory, last MB": samples[-1][1] / 1024,
+            "PSS first MB": samples[0][2] / 1024, "PSS last MB": samples[-1][2] / 1024,
+            "PSS max MB": max(p for _, _, p in samples) / 1024,
             "minutes": seconds / 60}
 
 

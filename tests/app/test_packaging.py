@@ -95,7 +95,7 @@ def shipped_tree_files(tree: Path) -> tuple[list[str], list[str]]:
         folders = [tree.joinpath(*rel.parts[:i]) for i in range(len(rel.parts))]
         if all((f / "__init__.py").is_file() for f in folders) and path.suffix == ".py":
             modules.append(f"latentjam/{rel.as_posix()}")
-    for pattern in ("configs/*.toml", "models/weights/*/*"):
+    for pattern in ("configs/*.toml", "models/weights/*/*", "controllers/web/static/*"):
         data += [f"latentjam/{p.relative_to(tree).as_posix()}" for p in sorted(tree.glob(pattern))
                  if p.is_file()]
     return modules, data
@@ -127,6 +127,8 @@ def test_the_wheel_holds_every_package_the_configs_and_the_weights_and_no_tests(
     inits = [m for m in modules if m.endswith("/__init__.py")]
     assert "latentjam/models/personalize/__init__.py" in inits and len(inits) >= 13
     assert "latentjam/configs/live.toml" in data
+    assert {f"latentjam/controllers/web/static/{name}" for name in
+            ("index.html", "app.css", "app.js")} <= set(data)  # the control page's files
     assert {"model.safetensors", "manifest.json", "NOTES.md"} <= {
         Path(d).name for d in data if "/weights/" in d}
     assert sorted(set(modules + data) - names) == []
@@ -218,3 +220,4 @@ def test_the_unpacked_wheel_plays_the_default_set_to_a_port(built, tmp_path, jac
     channels = {data[0] & 0x0F for _, data in received
                 if data[0] & 0xF0 == 0x90 and len(data) == 3 and data[2]}
     assert channels == {0, 9}, err  # the default set: melody on channel 1, drums on 10
+    assert "control page: http://127.0.0.1:" in err  # its files read from the wheel

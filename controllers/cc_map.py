@@ -282,6 +282,15 @@ class CcMap:
                 b.due = True
         return now
 
+    def resync(self, knobs: bool = True) -> None:
+        """The controller was plugged in again: its lights show nothing (every value is sent
+        at the next tick) and, with ``knobs``, its knobs stand anywhere (each must pass its
+        value again)."""
+        for b in self._bindings.values():
+            b.fed, b.due = None, True
+            if knobs:
+                b.knob, b.picked = None, False
+
     def observe(self, state: EngineState) -> list[bytes]:
         """Follow the engine's values; the feedback messages to send now (at most one per
         mapping: call it at the feedback rate)."""

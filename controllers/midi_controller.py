@@ -9,7 +9,9 @@ let through as the bound allows). Each message costs one state read and a table 
 (``cc_map``). Feedback goes to an output port opened here (sending is a copy into the MIDI
 system's buffer), at most ``feedback_hz`` times a second per control. Learned and
 forgotten mappings are handed to ``save`` (the app writes them into the set file), in a
-thread, one save at a time.
+thread, one save at a time. A controller unplugged is noticed in the port list (read in a
+process of its own, ``engine.port_lister``) and opened again when it is back; its knobs then
+take over by soft takeover and its lights are sent every value.
 """
 
 from __future__ import annotations
@@ -35,8 +37,12 @@ from latentjam.engine.commands import Command
 from latentjam.engine.engine_state import EngineState
 from latentjam.engine.errors import EngineError, SettingError
 from latentjam.engine.midi_input import MidiInputProcess
+from latentjam.engine.port_lister import PortLister
+from latentjam.engine.ports import PortListing
 
 log = logging.getLogger(__name__)
+
+WATCH_PERIOD_S = 0.5  # how often the port list is looked at for the controller's ports
 
 Save = Callable[[tuple[CcMapping, ...]], None]
 
@@ -62,6 +68,10 @@ class MidiController:
                                        on_message=self._message, on_lost=self._lost)
         self._output: mido.ports.BaseOutput | None = None
         self._task: asyncio.Task | None = None
+        self._watch_task: asyncio.Task | None = None
+        self._input_gone = self._output_gone = False
+        self._output_name: str | None = None
+        self.reopened = 0  # times a port of the controller was opened again
         self._saving: asyncio.Task | None = None
         self._save_again = False
         self._refusals = RefusalLog(log, source="MIDI controller")
@@ -73,31 +83,37 @@ class MidiController:
     async def start(self) -> str:
         """Open the input (and the feedback output); the input's port name. ``PortError``
         naming what is there when a port cannot be opened."""
-        from latentjam.engine.ports import open_output
-
         name = await self._input.open()
         if self.config.feedback is not None:
-            loop = asyncio.get_running_loop()
             try:
-                self._output = await loop.run_in_executor(
-                    None, lambda: open_output(self.config.feedback, virtual=False,
-                                              backend=self._backend))
+                await self._open_output()
             except EngineError:
                 await self._input.close()
                 raise
-        self._task = asyncio.get_running_loop().create_task(self._feedback_loop(),
-                                                            name="controller feedback")
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self._feedback_loop(), name="controller feedback")
+        self._watch_task = loop.create_task(self._watch_loop(), name="controller ports")
         log.info("MIDI controller: %s (%d mapping%s)%s", name, len(self.map.mappings),
                  "" if len(self.map.mappings) == 1 else "s",
                  f", feedback to {self._output.name}" if self._output else "")
         return name
 
+    async def _open_output(self) -> None:
+        from latentjam.engine.ports import open_output
+
+        self._output = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: open_output(self.config.feedback, virtual=False,
+                                      backend=self._backend))
+        self._output_name = self._output.name
+        self._output_failed = False
+
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._watch_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._watch_task = None
         if self._saving is not None:  # a save under way finishes: the file stays whole
             with contextlib.suppress(Exception):
                 await self._saving
@@ -127,8 +143,11 @@ class MidiController:
             raise SettingError(f"not a learn request: {request!r}")
 
     def feedback(self) -> dict[str, tuple]:
-        """OSC feedback messages: the address being learned ("" none) and the mappings."""
-        return {f"{ROOT}/learn": (self.map.learning or "",),
+        """OSC feedback messages: the controller's input and whether it is there, the address
+        being learned ("" none) and the mappings."""
+        return {f"{ROOT}/controller": (self.config.input,
+                                       "gone" if self._input_gone else "connected"),
+                f"{ROOT}/learn": (self.map.learning or "",),
                 f"{ROOT}/learn/mapped": tuple(m.address for m in self.map.mappings)}
 
     # -- input ------------------------------------------------------------------------------
@@ -160,8 +179,61 @@ class MidiController:
             self.handled += 1
 
     def _lost(self) -> None:
-        log.error("MIDI controller: the input %r is gone; its knobs do nothing until the "
-                  "set is started again", self.config.input)
+        if not self._input_gone:
+            self._input_gone = True
+            log.error("MIDI controller: the input process for %r ended; it is opened again "
+                      "once its port is listed", self.config.input)
+
+    # -- ports coming and going -------------------------------------------------------------
+
+    async def _watch_loop(self) -> None:
+        lister = PortLister(self._backend)  # listing here would stall the loop (port_lister)
+        await lister.open()
+        try:
+            while True:
+                await asyncio.sleep(WATCH_PERIOD_S)
+                if lister.latest is not None:
+                    await self._watch(lister.latest)
+        finally:
+            await lister.close()
+
+    async def _watch(self, listing: PortListing) -> None:
+        """Notice the controller's ports going; open them again when they are back."""
+        listed = self._input.port_name in listing.inputs
+        if not listed and not self._input_gone:
+            self._input_gone = True
+            log.warning("MIDI controller: %s is gone; its knobs do nothing until it comes "
+                        "back", self._input.port_name)
+        elif listed and self._input_gone:
+            await self._input.close()
+            try:
+                await self._input.open()
+            except EngineError as err:
+                log.warning("MIDI controller: %s is listed but does not open yet: %s",
+                            self.config.input, err)
+                return
+            self._input_gone = False
+            self.reopened += 1
+            self.map.resync()
+            log.info("MIDI controller: %s is back", self._input.port_name)
+        if self._output_name is None:
+            return
+        listed = self._output_name in listing.outputs
+        if not listed and not self._output_gone:
+            self._output_gone = True
+            output, self._output = self._output, None
+            if output is not None:
+                await asyncio.get_running_loop().run_in_executor(None, output.close)
+        elif listed and self._output_gone:
+            try:
+                await self._open_output()
+            except EngineError as err:
+                log.warning("MIDI controller: feedback port %s does not open yet: %s",
+                            self.config.feedback, err)
+                return
+            self._output_gone = False
+            self.reopened += 1
+            self.map.resync(knobs=False)
 
     # -- feedback ---------------------------------------------------------------------------
 

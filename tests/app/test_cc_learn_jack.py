@@ -85,8 +85,9 @@ class Knobs:
             time.sleep(0.03)  # a hand's pace: the engine reads each move with the state then
 
     def close(self):
-        self._child.stdin.close()
-        self._child.wait(5)
+        if self._child.poll() is None:
+            self._child.stdin.close()
+            self._child.wait(5)
 
 
 def until(predicate, timeout=20.0, what="the condition"):
@@ -219,3 +220,36 @@ def test_a_controller_port_that_is_not_there_is_named_in_one_line(jack_server):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("latentjam play: error: 'no-such-knobs' matches no MIDI input port")
     assert "Traceback" not in result.stderr
+
+
+def test_a_controller_unplugged_and_plugged_in_again_steers_again(jack_server, tmp_path):
+    """Mappings from the file; the knobs' port vanishes (their process ends) and comes back:
+    the engine says so in the feedback, opens it again, and the knob takes over anew."""
+    config = tmp_path / "set.toml"
+    config.write_text('[controller]\ninput = "lj-knobs-2"\nfeedback = "lj-leds-2"\n\n'
+                      f'[[controller.mappings]]\naddress = "{TEMPERATURE}"\ncc = 7\n')
+    osc_port = free_udp_port()
+    knobs = Knobs("lj-knobs-2")
+    with Leds("lj-leds-2") as leds, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+        player = play(config, osc_port, "lj-cc-3")
+        try:
+            wait_for_port("lj-cc-3")
+            until(lambda: osc_state(client, osc_port).get("/latentjam/controller")
+                  == ("lj-knobs-2", "connected"), what="the controller connected")
+            until(lambda: [0xB0, 7, 32] in leds.received(), what="the LEDs told 0.5")
+            knobs.close()  # unplugged
+            until(lambda: osc_state(client, osc_port).get("/latentjam/controller")
+                  == ("lj-knobs-2", "gone"), what="the controller seen gone")
+            knobs = Knobs("lj-knobs-2")  # plugged in again
+            until(lambda: osc_state(client, osc_port).get("/latentjam/controller")
+                  == ("lj-knobs-2", "connected"), what="the controller opened again")
+            until(lambda: leds.received().count([0xB0, 7, 32]) == 2,
+                  what="the LEDs told every value again")
+            knobs.turn(7, 40, 30, 20)  # down through 32: taken over
+            until(lambda: osc_state(client, osc_port)[TEMPERATURE]
+                  == pytest.approx((scale(20, 0.0, 2.0),)), what="the knob moving the value")
+        finally:
+            err = stop(player)
+            knobs.close()
+    assert "is gone; its knobs do nothing until it comes back" in err
+    assert "is back" in err

@@ -62,9 +62,9 @@ def display(id_: str, address: str, label: str) -> dict:
 
 
 def transport_tab() -> dict:
-    buttons = [button("play", f"{ROOT}/play", "^play play", "tap"),
+    buttons = [button("play", f"{ROOT}/play", "play", "tap"),
                button("continue", f"{ROOT}/continue", "continue", "tap"),
-               button("stop", f"{ROOT}/stop", "^stop stop", "tap"),
+               button("stop", f"{ROOT}/stop", "stop", "tap"),
                button("panic", f"{ROOT}/panic", "panic", "tap"),
                button("subscribe", f"{ROOT}/subscribe", "feedback", "tap",
                       comments="press once: the engine sends its state back to this app")]

@@ -46,7 +46,9 @@ def sent(widget):
         values = [[x["min"], y["min"]], [x["max"], y["max"]]]
     else:
         raise AssertionError(f"no messages known for a {kind} widget ({widget['id']})")
-    return [pre + args for args in values]
+    # Open Stage Control sends every number as a float unless typeTags say otherwise
+    return [[float(v) if isinstance(v, int | float) and not widget.get("typeTags") else v
+             for v in pre + args] for args in values]
 
 
 def a_state():

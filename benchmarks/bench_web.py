@@ -4,11 +4,12 @@ error with and without pages open. The whole engine plays a set to a real JACK p
 private dummy server) with the OSC and web servers in front of it, as ``latentjam play``.
 
     python benchmarks/bench_web.py                     # 20 s per scenario
-    python benchmarks/bench_web.py --seconds 10 --scenarios none pages
+    python benchmarks/bench_web.py --seconds 10 --scenarios none pages none pages
 
-Scenarios: ``none`` (no page), ``pages`` (four pages open, one of them sending a tempo change
-every 20 ms, each timed from its send to the engine's ``command``), ``flood`` (four pages
-open during an OSC flood of ``--flood`` messages, half of them valid temperature changes).
+Scenarios: ``none`` (no page), ``pages`` (four pages open, fed as the state changes),
+``latency`` (four pages open, one of them sending a tempo change every 20 ms for half the
+time, each timed from its send to the engine's ``command``), ``flood`` (four pages open
+during an OSC flood of ``--flood`` messages, half of them valid temperature changes).
 The pages are WebSocket clients in another process speaking the page's protocol (aiohttp),
 so their send times and the engine's share one monotonic clock; the page's own weight is
 its three files as served.
@@ -120,7 +121,7 @@ async def scenario(config, seconds: float, name: str, flood_count: int) -> dict:
             clients = None
             if name != "none":
                 url = f"ws://127.0.0.1:{web.address[1]}/ws?token={web.token}"
-                sends = int(seconds / 2 / SEND_EVERY_S) if name == "pages" else 0
+                sends = int(seconds / 2 / SEND_EVERY_S) if name == "latency" else 0
                 clients = await asyncio.create_subprocess_exec(
                     sys.executable, "-c", CLIENTS, url, str(PAGES), str(seconds), str(sends),
                     stdout=subprocess.PIPE)
@@ -164,7 +165,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--bpm", type=float, default=120.0)
     parser.add_argument("--period", type=int, default=256, help="JACK period in frames")
-    parser.add_argument("--scenarios", nargs="+", default=["none", "pages", "flood"])
+    parser.add_argument("--scenarios", nargs="+",
+                        default=["none", "pages", "none", "pages", "latency", "flood"])
     parser.add_argument("--flood", type=int, default=20_000, help="OSC messages in 'flood'")
     args = parser.parse_args()
     files = read_static()

@@ -304,7 +304,8 @@ class WebServer:
         self.refused += 1
         if page.errors.take(now):
             page.say(error_frame(text))
-        if self._refusals.should_log(f"frame {text}", now):
+        # once a minute per address (the text before its colon), whatever the values
+        if self._refusals.should_log(f"frame {text.split(':', 1)[0]}", now):
             log.warning("web: ignored %s (logged once a minute)", text)
 
     async def _list_anchors(self, page: _Page) -> None:

@@ -224,6 +224,10 @@ class ExampleSet:
         self.converter = get_converter(config)
         self.steps = config.hparams.max_seq_len
         self.parts = len(config.output_depths) if config.is_hierarchical else 1
+        # a GrooVAE's examples are rows of floats (hits, velocities, offsets), 27 wide
+        self.dtype = np.float32 if config.is_groove else np.int16
+        if config.is_groove:
+            self.parts = config.output_depth
         wanted = config.transpose_range if isinstance(transpose, str) else transpose
         self.pitched = pitched_parts(config)
         self.transpose_range = wanted if augment and self.pitched and wanted != (0, 0) \
@@ -263,7 +267,7 @@ class ExampleSet:
     def _pad(self, examples: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         if self.segments is not None:
             return self._pad_segments(examples)
-        classes = np.zeros((len(examples), self.steps, self.parts), np.int16)
+        classes = np.zeros((len(examples), self.steps, self.parts), self.dtype)
         lengths = np.zeros(len(examples), np.int32)
         for row, example in enumerate(examples):
             example = np.asarray(example).reshape(len(example), -1)[:self.steps]
@@ -287,13 +291,13 @@ class ExampleSet:
 
     def _empty(self) -> tuple[np.ndarray, np.ndarray]:
         shape = (0,) if self.segments is None else (0, self.segments)
-        return np.zeros((0, self.steps, self.parts), np.int16), np.zeros(shape, np.int32)
+        return np.zeros((0, self.steps, self.parts), self.dtype), np.zeros(shape, np.int32)
 
     def untransposed(self) -> np.ndarray:
         """Every window once, as extracted, in piece order: classes ``[n, T, parts]``."""
         chunks = [self._extract(piece)[0] for piece in range(len(self.pieces))]
         if not chunks:
-            return np.zeros((0, self.steps, self.parts), np.int16)
+            return np.zeros((0, self.steps, self.parts), self.dtype)
         return np.concatenate(chunks)
 
     def epoch(self, index: int) -> tuple[np.ndarray, np.ndarray]:
@@ -395,7 +399,8 @@ def make_batch(examples: ExampleSet, classes: np.ndarray, lengths: np.ndarray,
                with_inputs: bool = False) -> Batch:
     """A batch from padded class indices: the targets, and the converter's encoder inputs
     unless they are the targets' one-hot (or ``with_inputs``)."""
-    targets = classes.astype(np.int32)
+    # class indices; a GrooVAE's: its rows of floats
+    targets = classes.astype(np.float32 if examples.config.is_groove else np.int32)
     inputs = None
     if with_inputs or examples.config.converter.kind not in ONE_HOT_INPUTS:
         view = targets if examples.parts > 1 else targets[..., 0]

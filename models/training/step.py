@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import tensorflow as tf
-from latentjam.models.training import objective
+from latentjam.models.training import objective, tf_groove
 from latentjam.models.training.tf_model import TrainableMusicVAE
 
 
@@ -70,6 +70,9 @@ class Steps:
 
     def _forward(self, inputs, targets, lengths, step, seed, full_length):
         hp = self.hparams
+        if self.model.config.is_groove:  # continuous outputs: GrooVAE's decoder and loss
+            return tf_groove.forward(self.model, inputs, targets, lengths, step, seed,
+                                     full_length)
         if self.model.one_hot_inputs:  # the inputs are the targets' one-hot: look rows up
             mu, sigma = self.model.encode(None, lengths, targets, full_length)
         else:
@@ -105,6 +108,8 @@ class Steps:
                   lengths: tf.Tensor) -> dict[str, tf.Tensor]:
         """Sums over a batch, decoding from mu: teacher-forced loss and accuracy, the
         free-running (greedy) accuracy, and the KL."""
+        if self.model.config.is_groove:
+            return tf_groove.evaluate(self.model, inputs, targets, lengths)
         if self.model.one_hot_inputs:
             mu, sigma = self.model.encode(None, lengths, targets)
         else:

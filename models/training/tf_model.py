@@ -22,7 +22,7 @@ target is the sparse cross-entropy of its index.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,16 +59,13 @@ def initial_value(name: str, shape: tuple[int, ...], rng: np.random.Generator) -
 
 def check_supported(config: ModelConfig) -> None:
     """Raise a ConfigError for hyper-parameters this trainer does not implement."""
-    if config.is_groove:
-        raise ConfigError(f"config {config.name}: training a GrooVAE is not implemented here; "
-                          f"train it with Magenta's music_vae_train and load the checkpoint "
-                          f"(docs/groovae.md)")
     hp = config.hparams
     unsupported = {
         "residual_encoder": hp.residual_encoder,
         "residual_decoder": hp.residual_decoder,
         "conditional": not hp.conditional,
-        "dropout_keep_prob < 1": hp.dropout_keep_prob < 1.0,
+        # dropout on the LSTM inputs: GrooVAE's (models.training.tf_groove) only
+        "dropout_keep_prob < 1": hp.dropout_keep_prob < 1.0 and not config.is_groove,
     }
     bad = [key for key, on in unsupported.items() if on]
     if bad:
@@ -128,13 +125,16 @@ class TrainableMusicVAE(tf.Module):
         return self.config.converter.kind in ONE_HOT_INPUTS
 
     def encode(self, inputs: tf.Tensor | None, lengths: tf.Tensor,
-               classes: tf.Tensor | None = None,
-               full_length: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
+               classes: tf.Tensor | None = None, full_length: bool = False,
+               dropout: Callable[[tf.Tensor, int], tf.Tensor] | None = None
+               ) -> tuple[tf.Tensor, tf.Tensor]:
         """(mu, sigma) ``[B, z]`` of the posterior for ``inputs [B, T, input_depth]``.
 
         For one-hot inputs, ``classes [B, T, P]`` may stand in for them: layer 0's input
         products become row lookups (``PAD`` classes, below 0, lie past a length and are
         looked up as class 0, never read). ``full_length`` promises every length is T.
+        ``dropout(x, layer)``, if given, drops each layer's inputs (both directions drawn
+        apart, as Magenta's DropoutWrapper on each cell; a flat encoder read from ``inputs``).
 
         A hierarchical encoder (Magenta's HierarchicalLstmEncoder; multiperf: level lengths
         (64, 8)) takes ``lengths [B, segments]``, each lowest-level segment's valid steps:
@@ -148,7 +148,7 @@ class TrainableMusicVAE(tf.Module):
             classes = tf.maximum(tf.cast(classes, tf.int32), 0)
         levels = self.config.encoder_level_lengths
         if not levels:
-            last = self._bidirectional(0, inputs, classes, lengths, full_length)
+            last = self._bidirectional(0, inputs, classes, lengths, full_length, dropout)
         else:
             segment = levels[0]
 
@@ -166,7 +166,9 @@ class TrainableMusicVAE(tf.Module):
         return mu, sigma
 
     def _bidirectional(self, level: int, inputs: tf.Tensor | None, classes: tf.Tensor | None,
-                       lengths: tf.Tensor, full_length: bool) -> tf.Tensor:
+                       lengths: tf.Tensor, full_length: bool,
+                       dropout: Callable[[tf.Tensor, int], tf.Tensor] | None = None
+                       ) -> tf.Tensor:
         """One BidirectionalLstmEncoder (level ``level`` of a hierarchical one) over
         ``inputs [N, T, D]`` (or the one-hot ``classes [N, T, P]``): ``[N, 2u]``, the top
         layer's last forward h and last backward h."""
@@ -187,6 +189,8 @@ class TrainableMusicVAE(tf.Module):
                 x = tf.convert_to_tensor(inputs if below is None else below, tf.float32)
                 width = x.shape[-1]
                 both = tf.stack([x, tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)])
+                if dropout is not None:
+                    both = dropout(both, layer)
                 projected = tf.einsum("dbti,dig->tdbg", both,
                                       tf.stack([k[:width] for k in kernels]))
             zeros = tf.zeros([2, tf.shape(lengths)[0], units])

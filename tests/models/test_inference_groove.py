@@ -129,11 +129,3 @@ def test_a_magenta_checkpoint_folder_names_its_groove_config():
         assert found is not None and name.startswith(found.name)
     assert infer_config(variables, Path("/models/groove/model.ckpt-1")) is None
 
-
-def test_training_a_groovae_here_is_refused_with_where_to_train_it():
-    pytest.importorskip("tensorflow")
-    from latentjam.models.errors import ConfigError
-    from latentjam.models.training.tf_model import check_supported
-
-    with pytest.raises(ConfigError, match="music_vae_train"):
-        check_supported(get_config("groovae_2bar_humanize"))

@@ -117,6 +117,12 @@ def pulses_and_notes(received) -> tuple[list[int], list[tuple[int, int]]]:
     return pulses, notes
 
 
+def xruns(log: str) -> int:
+    """The xruns an engine's log told (the first alone, then counts "(N in all)")."""
+    counts = [int(n) for n in re.findall(r"xruns in the last \d+ s \((\d+) in all\)", log)]
+    return max(counts, default=int("JACK reported an xrun" in log))
+
+
 def longest_gap_ms(stamps: list[int], start: int, end: int) -> float:
     inside = [s for s in stamps if start <= s <= end]
     return max((b - a for a, b in zip(inside, inside[1:], strict=False)), default=0) / 1e6
@@ -191,6 +197,7 @@ def follow(seconds: float) -> dict:
             "pulses the engine forwarded (its count)": int(sent_on[1]) if sent_on else -1,
             "clock input opened anew while the master ran": err[:err.find("master's Stop")]
                 .count("is back; following it again"),
+            "JACK xruns while following (the engine's count)": xruns(err),
             "pulses skipped in stalls": skipped,
             "pulses gained or lost": len(pulses) + skipped - count,
             "phase p50 ms": statistics.median(errors) if errors else float("nan"),

@@ -20,6 +20,15 @@ def test_the_quick_fault_run_keeps_the_music_going(jack_server):
     assert figures["follow: pulses gained or lost"] == "0"
     master = int(figures["follow: master pulses"])
     assert int(figures["follow: pulses skipped in stalls"]) < master // 10
+    # counted at each hop: what JACK delivered from the master reached the engine's input,
+    # and the engine forwarded each (or counted it skipped); a held-up master is never
+    # taken for a silent one and its input reopened, which lost every pulse meanwhile
+    heard = int(figures["follow: pulses heard by the engine's clock input"])
+    assert int(figures["follow: pulses heard by a listener on the master's port"]) == master
+    assert heard == master
+    assert int(figures["follow: pulses the engine forwarded (its count)"]) + \
+        int(figures["follow: pulses skipped in stalls"]) == heard
+    assert figures["follow: clock input opened anew while the master ran"] == "0"
     for check in ("follow: restarted master's Stop obeyed", "follow: followed again",
                   "faults: anchor refused or loaded, one line each",
                   "faults: stall resynced with Song Position",

@@ -133,3 +133,53 @@ def test_until_the_feel_is_in_the_loop_plays_with_the_ordinary_humanize():
            if m.message.type == "note_on" and m.message.velocity]
     assert sorted(got) == sorted(second)
     assert steps_of(loop, 4).steps == 32
+
+
+class InProcessClient:
+    """Stands in for ``ModelClient(model, config)``: the model loaded here, answering at
+    once."""
+
+    made: list[tuple] = []
+
+    def __init__(self, model, config):
+        from latentjam.models.service import LoadedModel
+
+        InProcessClient.made.append((model, config))
+        self.loaded = LoadedModel(model, config)
+
+    async def start(self) -> ModelInfo:
+        return self.loaded.info
+
+    async def request(self, request, timeout_s=None):
+        return self.loaded.answer(request)
+
+    async def close(self) -> None:
+        pass
+
+
+def test_the_performer_starts_the_grooVAE_worker_and_its_track_plays_the_feel():
+    from latentjam.engine.performer import Performer
+    from latentjam.engine.sinks import MemorySink
+
+    config = set_config_from_dict({
+        "autostart": False, "ports": {"main": {"name": "never-opened"}},
+        "tracks": [drum_track()]})
+    InProcessClient.made = []
+
+    async def run():
+        async with Performer(config, model_clients=InProcessClient,
+                             sinks={"main": MemorySink()}, realtime=False) as performer:
+            track = performer.tracks[0]
+            await asyncio.wait([track.current.feel])
+            events = track.bar_events(0, 0, True)
+            return track.current.loop, events
+
+    loop, events = asyncio.run(run())
+    assert InProcessClient.made == [("drums", None), (GROOVAE["groovae_model"],
+                                                      GROOVAE["groovae_config"])]
+    feel = decoded_feel(loop)
+    want = sorted((max(n.start_tick + s, 0), n.pitch, v)
+                  for n, (v, s) in zip(loop.notes, feel, strict=True) if n.start_tick < BAR)
+    got = sorted((m.tick, m.message.note, m.message.velocity) for m, _ in events
+                 if m.message.type == "note_on" and m.message.velocity)
+    assert got == want and got

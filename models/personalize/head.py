@@ -19,7 +19,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -119,10 +118,11 @@ def base_variables(model: TrainedModel) -> dict[str, np.ndarray]:
     NumPy model keeps only its rearranged weights)."""
     from latentjam.models.checkpoints.loader import load_checkpoint
 
-    if not Path(model.source).exists():
-        raise CheckpointError(f"{model.source}: a decoder head needs its base model's "
-                              f"checkpoint file, and there is none here")
-    return dict(load_checkpoint(model.source).variables)
+    try:  # any of the three formats, as the model was loaded from it
+        return dict(load_checkpoint(model.source).variables)
+    except CheckpointError as err:
+        raise CheckpointError(f"a decoder head needs its base model's checkpoint, read "
+                              f"again: {err}") from None
 
 
 def _decoder(config: ModelConfig, variables: Mapping[str, np.ndarray]) -> CategoricalDecoder:

@@ -240,7 +240,9 @@ def test_personalize_without_a_head_or_on_a_trio(melody_model) -> None:
 def test_a_base_without_a_file_is_named(melody_model) -> None:
     from dataclasses import replace
 
-    with pytest.raises(CheckpointError, match="nowhere.safetensors: a decoder head needs"):
+    with pytest.raises(CheckpointError, match="a decoder head needs its base model's "
+                                              "checkpoint, read again: nowhere.safetensors: "
+                                              "not a checkpoint"):
         base_variables(replace(melody_model, source="nowhere.safetensors"))
 
 
@@ -250,3 +252,21 @@ def test_header_is_json(personalized: Path) -> None:
     size = struct.unpack("<Q", raw[:8])[0]
     header = json.loads(raw[8:8 + size])
     assert HEAD_PREFIX + KERNEL in header
+
+
+def test_a_head_on_a_magenta_tf_checkpoint(magenta_fixtures: Path, tmp_path: Path) -> None:
+    """The base read again for the head from any format it loads from: Magenta's own TF
+    checkpoint here, whose folder is what the model's source names."""
+    base = TrainedModel.load(magenta_fixtures / "cat-mel_2bar_small" / "ckpt")
+    midime, report = personalize(base, [arpeggios(1)], ["a.mid"], MidiMeConfig(steps=20),
+                                 head=HeadConfig(steps=5))
+    path = save_personalized(tmp_path / "tf.midime", base, midime,
+                             magenta_fixtures / "cat-mel_2bar_small" / "ckpt", report)
+    model = TrainedModel.load(path)
+    assert load_midime(path)[0].head.summary.steps == 5
+    small = np.zeros((1, 4), np.float32)
+    classes = np.stack(base.distinct_windows(arpeggios(1))[0][:1])
+    logits = model.vae.decode_logits(small, classes)
+    np.testing.assert_allclose(logits, headed_vae(base, midime.head).decode_logits(
+        midime.decode(small), classes), rtol=1e-5, atol=1e-5)
+    assert np.abs(logits - base.vae.decode_logits(midime.decode(small), classes)).max() > 0.01

@@ -56,6 +56,7 @@ class MidiClockFollower:
         self.reopened = 0  # times the input was opened anew after its port came back
         self.pulses_heard = 0  # clock pulses that reached the follower, every opening's
         self._run_pulses = 0  # of those, since the master's last Start or Continue
+        self._heard_ns: int | None = None  # when the last message of any kind arrived
         self._refusal_logged = False
 
     @property
@@ -72,6 +73,7 @@ class MidiClockFollower:
         log.info("following the MIDI clock on %r", name)
 
     def _message(self, status: int, data: bytes, at_ns: int) -> None:
+        self._heard_ns = at_ns
         if status == 0xF8:
             self.pulses_heard += 1
             self._run_pulses += 1
@@ -112,10 +114,19 @@ class MidiClockFollower:
                 log.warning("the MIDI clock input %r has gone; free-running at %.1f BPM "
                             "until it comes back", self._input.port_name, self.follower.bpm)
                 self._free_run()
-            elif listed and (self._input_gone or self._silent_while_playing()):
+            elif listed and (self._input_gone and not self._heard_lately()
+                             or self._silent_while_playing()):
                 # A master that restarts at once keeps its port's name, but our connection
-                # to it went with the old one: a silent input is opened anew
+                # to it went with the old one: a silent input is opened anew. One that
+                # still delivers (the port list missed its port a moment) is left alone.
                 await self._reopen()
+
+    def _heard_lately(self) -> bool:
+        """A message arrived (the pipe read first) within ``REOPEN_SILENT_AFTER_S``: the
+        connection lives, and opening it anew would only lose what comes meanwhile."""
+        self._input.drain()
+        return self._heard_ns is not None and \
+            time.perf_counter_ns() - self._heard_ns < REOPEN_SILENT_AFTER_S * 1e9
 
     def _silent_while_playing(self) -> bool:
         """The master's pulses stopped coming, not held up for a moment: no pulse has arrived

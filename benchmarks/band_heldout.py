@@ -1,22 +1,24 @@
 """Personalize on some of a band's songs, measure against the others: held-out likeness.
 
-    python benchmarks/band_heldout.py [--band DIR] [--kind melody|drums] [--samples N]
-                                      [--markdown FILE]
+    python benchmarks/band_heldout.py [--band DIR] [--match GLOB] [--kind melody|drums]
+                                      [--samples N] [--markdown FILE]
 
 The band's MIDI files (default: ``benchmarks/band_set.py``'s) sorted by name are split in
 two, every other file: fold A learns from the even-numbered ones and is measured against the
-odd-numbered, fold B the other way round. Per fold and statistic it prints the distance to
-the held-out songs (``evaluate --like``'s total variation, the same seed for every model,
-temperature 0.5) of the base model, of MidiMe alone (``--head-steps 0``), of MidiMe with the
-decoder head (the default), and of **the training songs themselves**: the distance a model
-that reproduced its training songs perfectly would have. Where that last one is no closer
-than the base, no learner of those songs can move the statistic toward the held-out ones:
-the split, not the model, decides it.
+odd-numbered, fold B the other way round (``--match``: only the files whose name matches,
+e.g. one soundtrack of ``benchmarks/unseen_set.py``'s melodies). Per fold and statistic it
+prints the distance to the held-out songs (``evaluate --like``'s total variation, the same
+seed for every model, temperature 0.5) of the base model, of MidiMe alone
+(``--head-steps 0``), of MidiMe with the decoder head (the default), and of **the training
+songs themselves**: the distance a model that reproduced its training songs perfectly would
+have. Where that last one is no closer than the base, no learner of those songs can move the
+statistic toward the held-out ones: the split, not the model, decides it.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import functools
 import sys
 import tempfile
@@ -27,8 +29,11 @@ import numpy as np
 from latentjam.models.evaluation import likeness
 from latentjam.models.midi_io import read_midi
 from latentjam.models.personalize.head import HeadConfig
-from latentjam.models.personalize.personalize import load_personalized, personalize, \
-    save_personalized
+from latentjam.models.personalize.personalize import (
+    load_personalized,
+    personalize,
+    save_personalized,
+)
 from latentjam.models.trained_model import TrainedModel
 
 DEFAULT_BAND = Path("~/.cache/latentjam/band-eval").expanduser()
@@ -90,11 +95,15 @@ def table(name: str, rows: dict[str, dict[str, float]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--band", type=Path, default=DEFAULT_BAND)
+    parser.add_argument("--match", default="*", help="only files whose name matches")
     parser.add_argument("--kind", choices=("melody", "drums"), default="melody")
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args(argv)
-    files = likeness.band_files(args.band.expanduser())
+    files = [p for p in likeness.band_files(args.band.expanduser())
+             if fnmatch.fnmatch(p.name, args.match)]
+    if len(files) < 2:
+        parser.error(f"{args.band}: {len(files)} file(s) match {args.match!r}; a split needs 2")
     even, odd = files[0::2], files[1::2]
     base = TrainedModel.load(args.kind)
     reader = functools.cache(read_midi)

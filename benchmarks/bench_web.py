@@ -9,7 +9,8 @@ private dummy server) with the OSC and web servers in front of it, as ``latentja
 Scenarios: ``none`` (no page), ``pages`` (four pages open, fed as the state changes),
 ``latency`` (four pages open, one of them sending a tempo change every 20 ms for half the
 time, each timed from its send to the engine's ``command``), ``flood`` (four pages open
-during an OSC flood of ``--flood`` messages, half of them valid temperature changes).
+during an OSC flood of ``--flood`` messages, half of them valid temperature changes),
+``flood-alone`` (the same flood, no page: what the flood costs by itself).
 The pages are WebSocket clients in another process speaking the page's protocol (aiohttp),
 so their send times and the engine's share one monotonic clock; the page's own weight is
 its three files as served.
@@ -119,7 +120,7 @@ async def scenario(config, seconds: float, name: str, flood_count: int) -> dict:
         with receiver:
             before = len(performer.output.emission_errors_ns())
             clients = None
-            if name != "none":
+            if name not in ("none", "flood-alone"):
                 url = f"ws://127.0.0.1:{web.address[1]}/ws?token={web.token}"
                 sends = int(seconds / 2 / SEND_EVERY_S) if name == "latency" else 0
                 clients = await asyncio.create_subprocess_exec(
@@ -190,7 +191,7 @@ def main() -> None:
               "  p99 ms  (of)   pages in step")
         for name in args.scenarios:
             result = asyncio.run(scenario(config, args.seconds, name,
-                                          args.flood if name == "flood" else 0))
+                                          args.flood if name.startswith("flood") else 0))
             errors = result["errors_us"]
             line = (f"{name:<8} {len(errors):>7} {statistics.median(errors):>19.1f} "
                     f"{percentile(errors, 0.99):>7.1f} {max(errors):>7.1f}")
@@ -200,6 +201,8 @@ def main() -> None:
                          f"({len(lat)}/{result['asked']})")
             if "in_step" in result:
                 line += f"   {result['in_step']}/{PAGES}"
+            if name == "flood-alone":
+                line += f"   OSC handled {result['osc'][0]}, ignored {result['osc'][1]}"
             if "flood" in result:
                 counts, gap, span = result["flood"]
                 line += (f"   flood of {args.flood} over {span:.1f} s: feedback frames per "

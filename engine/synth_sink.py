@@ -4,7 +4,8 @@ system's audio (JACK, PipeWire/PulseAudio, ALSA, CoreAudio: FluidSynth's drivers
 
 Notes, program changes, controllers and pitch bends reach the synth; clock and transport
 messages have nothing to sound. Channel 10 plays the soundfont's drum kit, as General MIDI
-wants. The synth's own audio buffer comes after the deadline (a few milliseconds).
+wants. The synth's own audio buffer comes after the deadline (a few milliseconds). On
+JACK its outputs are connected to the physical playback ports (system:playback_*) at start.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ class SynthSink:
         for key, value in {**({"audio.driver": driver} if driver else {}),
                            **(settings or {})}.items():
             self._synth.setting(key, value)
+        if self._synth.get_setting("audio.driver") == "jack" \
+                and "audio.jack.autoconnect" not in (settings or {}):
+            # unconnected JACK ports are silent: to the speakers (system:playback_*), as
+            # FluidSynth's other drivers play to the default device
+            self._synth.setting("audio.jack.autoconnect", 1)
         # the audio driver only: no MIDI input of FluidSynth's own (the engine plays it)
         self._driver = fluidsynth.new_fluid_audio_driver(self._synth.settings,
                                                          self._synth.synth)

@@ -183,8 +183,11 @@ def _head(metadata: dict, variables: dict, path: Path) -> DecoderHead | None:
         if names:
             raise CheckpointError(f"{path}: {names[0]} but no 'head' in its metadata")
         return None
-    if metadata.get("format_version") == 1 or not isinstance(stored, dict):
-        raise CheckpointError(f"{path}: metadata 'head' must be a table (format version 2)")
+    if metadata.get("format_version") == 1:
+        raise CheckpointError(f"{path}: format version 1 has no decoder head, yet its "
+                              f"metadata names one")
+    if not isinstance(stored, dict):
+        raise CheckpointError(f"{path}: metadata 'head' must be a table")
     head_config = HeadConfig.from_dict(stored.get("config") or {},
                                        source=f"{path} metadata 'head'")
     wanted = [HEAD_PREFIX + KERNEL, HEAD_PREFIX + BIAS]

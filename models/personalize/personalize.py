@@ -142,7 +142,9 @@ class PersonalizedVAE:
     ``sample``, ``z_size``), so a ``TrainedModel`` holding it samples, walks, interpolates
     and encodes anchors in the band's region wherever a model is used, the engine included:
     a fresh draw N(0, I) of the small z lands near the user's windows, a walk stays among
-    them, and an encoded clip becomes its nearest band-like neighbour."""
+    them, and an encoded clip becomes its nearest band-like neighbour. ``base`` is the
+    shipped model, or (``load_personalized``, a file with a decoder head) its copy with the
+    refitted output layer."""
 
     def __init__(self, base: MusicVAE, midime: MidiMe) -> None:
         if midime.base_z_size != base.z_size:

@@ -191,7 +191,9 @@ def test_broken_heads_are_refused_in_one_line(personalized: Path, melody_model,
     cases = {
         "no_meta.midime": (dict(head=None), r"no_meta\.midime: head/decoder/output_projection"
                                             r"/(bias|kernel) but no 'head' in its metadata"),
-        "v1.midime": (dict(format_version=1), r"v1\.midime: metadata 'head' must be a table"),
+        "v1.midime": (dict(format_version=1), r"v1\.midime: format version 1 has no decoder "
+                                              r"head, yet its metadata names one"),
+        "list.midime": (dict(head=[1]), r"list\.midime: metadata 'head' must be a table"),
         "future.midime": (dict(format_version=3), r"future\.midime: MidiMe file format "
                                                   r"version 3; this latentjam reads "
                                                   r"versions 1, 2"),

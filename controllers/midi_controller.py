@@ -199,7 +199,7 @@ class MidiController:
 
     async def _watch(self, listing: PortListing) -> None:
         """Notice the controller's ports going; open them again when they are back."""
-        listed = self._input.port_name in listing.inputs
+        listed = _listed(self.config.input, self._input.port_name, listing.inputs)
         if not listed and not self._input_gone:
             self._input_gone = True
             log.warning("MIDI controller: %s is gone; its knobs do nothing until it comes "
@@ -218,7 +218,7 @@ class MidiController:
             log.info("MIDI controller: %s is back", self._input.port_name)
         if self._output_name is None:
             return
-        listed = self._output_name in listing.outputs
+        listed = _listed(self.config.feedback, self._output_name, listing.outputs)
         if not listed and not self._output_gone:
             self._output_gone = True
             output, self._output = self._output, None
@@ -290,3 +290,12 @@ class MidiController:
                 log.exception("MIDI controller: the mappings were not saved")
             if not self._save_again:
                 return
+
+
+def _listed(wanted: str, opened: str | None, available: tuple[str, ...] | list[str]) -> bool:
+    """Whether the port opened as ``opened`` (asked for as ``wanted``, part of a name) is
+    there: under its name, or as the one port ``wanted`` names (a controller plugged in
+    again may come back under another number)."""
+    if opened in available:
+        return True
+    return sum(wanted.lower() in port.lower() for port in available) == 1

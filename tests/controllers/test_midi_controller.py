@@ -97,3 +97,13 @@ def test_the_bound_holds_the_latest_of_each_control_past_it():
     assert bound.release(100.5) == []  # the window is full
     assert bound.release(101.0) == [(0xB0, bytes([1, 9])), (0xB0, bytes([2, 5]))]
     assert bound.held_back == 8 and bound.release(101.1) == []
+
+
+def test_a_port_back_under_another_number_is_found_by_its_name():
+    from latentjam.controllers.midi_controller import _listed
+
+    opened = "nanoKONTROL2:nanoKONTROL2 MIDI 1 20:0"
+    assert _listed("nanoKONTROL2", opened, [opened, "Midi Through:0"])
+    assert _listed("nanoKONTROL2", opened, ["nanoKONTROL2:nanoKONTROL2 MIDI 1 24:0"])
+    assert not _listed("nanoKONTROL2", opened, ["Midi Through:0"])
+    assert not _listed("nano", opened, ["nanoKONTROL2:a 24:0", "nanoPAD:b 28:0"])  # which?

@@ -183,3 +183,25 @@ def test_the_performer_starts_the_grooVAE_worker_and_its_track_plays_the_feel():
     got = sorted((m.tick, m.message.note, m.message.velocity) for m, _ in events
                  if m.message.type == "note_on" and m.message.velocity)
     assert got == want and got
+
+
+def test_the_grooVAE_answers_through_a_worker_process_as_in_this_one():
+    from latentjam.engine.model_worker import ModelClient
+    from latentjam.models.service import LoadedModel, StepLoop, StepNote
+
+    loop = StepLoop(tuple(StepNote(DRUMS, pitch, 80, step, step + 1, True)
+                          for step in range(0, 32, 2) for pitch in ((36, 42) if step % 8 == 0
+                                                                    else (42,))), 32)
+    request = HumanizeRequest(loop)
+    here = LoadedModel(GROOVAE["groovae_model"], GROOVAE["groovae_config"]).answer(request)
+
+    async def run():
+        async with ModelClient(GROOVAE["groovae_model"], GROOVAE["groovae_config"],
+                               timeout_s=30) as client:
+            info = await client.start()
+            return info, await client.request(request)
+
+    info, there = asyncio.run(run())
+    assert info.kind == "groove"
+    assert there.played == here.played and len(there.played) == len(loop.notes)
+    assert all(1 <= v <= 127 and -0.5 <= t <= 0.5 for v, t in there.played)

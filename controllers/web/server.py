@@ -70,6 +70,7 @@ BURST = 240  # messages a page may send at once before the rate applies
 MAX_SOCKETS = 16  # open pages; one more is refused (503)
 ERRORS_PER_SECOND = 5  # error frames sent back to a page each second
 MIN_FEEDBACK_GAP_S = 0.01  # state read at most this often, however many commands come
+MAX_QUEUED_FRAMES = 32  # anchors and errors a page has not taken yet; the oldest go first
 
 
 def read_static(folder: Path = STATIC) -> dict[str, tuple[bytes, str]]:
@@ -90,6 +91,7 @@ class _Page:
         self.limit = RateLimit(MESSAGES_PER_SECOND, BURST)
         self.errors = RateLimit(ERRORS_PER_SECOND, ERRORS_PER_SECOND)
         self.dropped = 0  # frames over the rate, not carried out
+        self.listing = False  # the anchor folders being listed for it (one at a time)
 
     def offer(self, now: dict[str, tuple], whole: bool = False) -> None:
         diff = now if whole else changed(self.sent, now)
@@ -99,6 +101,8 @@ class _Page:
             self.wake.set()
 
     def say(self, frame: str) -> None:
+        if len(self.frames) >= MAX_QUEUED_FRAMES:  # a page that does not read
+            del self.frames[0]
         self.frames.append(frame)
         self.wake.set()
 
@@ -283,6 +287,9 @@ class WebServer:
         if isinstance(what, StateQuery):
             page.offer(self._feedback(), whole=True)
         elif isinstance(what, AnchorFiles):
+            if page.listing:
+                return  # the answer on its way serves this ask too
+            page.listing = True
             task = asyncio.get_running_loop().create_task(self._list_anchors(page))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -309,7 +316,10 @@ class WebServer:
             log.warning("web: ignored %s (logged once a minute)", text)
 
     async def _list_anchors(self, page: _Page) -> None:
-        files = await asyncio.to_thread(self._anchors) if self._anchors else ()
+        try:
+            files = await asyncio.to_thread(self._anchors) if self._anchors else ()
+        finally:
+            page.listing = False
         page.say(anchors_frame(files))
 
     async def _feedback_loop(self) -> None:

@@ -193,3 +193,14 @@ def test_learn_from_a_page_goes_to_the_midi_controller_and_without_one_is_refuse
     assert commands == [cmd.SetGridCell("melody", 1, 2)]  # a grid cell tapped
     _, error = asyncio.run(run(None))
     assert "no MIDI controller to learn" in error["text"]
+
+
+def test_a_page_that_does_not_read_keeps_only_its_latest_frames():
+    page = web_server._Page(ws=None, sent={})
+    for n in range(web_server.MAX_QUEUED_FRAMES + 8):
+        page.say(f"frame {n}")
+    assert len(page.frames) == web_server.MAX_QUEUED_FRAMES
+    assert page.frames[-1] == f"frame {web_server.MAX_QUEUED_FRAMES + 7}"
+    page.offer({"/latentjam/tempo": (120.0,)})
+    page.offer({"/latentjam/tempo": (121.0,)})
+    assert page.pending == {"/latentjam/tempo": (121.0,)}  # the latest state, not a backlog

@@ -25,6 +25,10 @@ def make_track(config: TrackConfig, index: int, info: ModelInfo, ask: Ask,
     ``humanize = "groovae"``, its groove model asked through ``humanizer``."""
     if config.groove is not None and groove is None:
         raise SettingError(f"tracks[{index}]: the groove {config.groove} was not read")
+    if info.kind == "groove":
+        raise SettingError(f'tracks[{index}]: {config.model} is a GrooVAE, which plays the feel '
+                           f'of a drum track\'s loops: give it as groovae_model with humanize = '
+                           f'"groovae" on a drum track')
     if config.groovae:
         if humanizer is None or humanizer_info is None:
             raise SettingError(f"tracks[{index}]: the groove model {config.groovae_model} "

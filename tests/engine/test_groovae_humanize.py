@@ -91,6 +91,10 @@ def test_a_set_asks_for_a_groove_model_and_a_drum_track():
     melody = set_config_from_dict({"tracks": [drum_track(model="melody")]})
     with pytest.raises(SettingError, match="plays drum loops"):
         asyncio.run(OfflineSet.open(melody))
+    as_model = set_config_from_dict({"tracks": [{
+        "name": "d", "model": GROOVAE["groovae_model"], "config": GROOVAE["groovae_config"]}]})
+    with pytest.raises(SettingError, match="give it as groovae_model"):
+        asyncio.run(OfflineSet.open(as_model))
 
 
 def test_until_the_feel_is_in_the_loop_plays_with_the_ordinary_humanize():

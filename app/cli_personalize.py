@@ -1,8 +1,8 @@
 """``latentjam personalize``: teach a shipped model a band's sound in seconds (MidiMe).
 
 Reads the user's MIDI files (files or folders), encodes every usable window with the frozen
-base model, trains a MidiMe on those latent vectors, refits the base decoder's output layer
-to the windows (the decoder head: melody and drum models) and writes a ``.midime`` file that
+base model, trains a MidiMe on those latent vectors, refits the base decoder's output layers
+to the windows (the decoder head) and writes a ``.midime`` file that
 ``sample``, ``interpolate``, ``play`` and the set files take as a model.
 """
 
@@ -52,10 +52,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                    help=f"weight of the KL term: lower keeps samples closer to your windows, "
                         f"higher spreads them (default {defaults.beta:g})")
     p.add_argument("--head-steps", type=int, default=HeadConfig().steps,
-                   help=f"steps refitting the base decoder's output layer to your windows, so "
-                        f"that it can play their leaps and runs (melody and drum models; "
-                        f"default {HeadConfig().steps}, ~5-20 s); 0: MidiMe alone, the base "
-                        f"decoder as it is")
+                   help=f"steps refitting the base decoder's output layers to your windows, "
+                        f"so that it can play their leaps and runs (default "
+                        f"{HeadConfig().steps}, ~5-20 s); 0: MidiMe alone, the base decoder "
+                        f"as it is")
     p.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default 0)")
     p.add_argument("--any-program", action="store_true",
                    help="melody models: learn from notes of every instrument program (synth "

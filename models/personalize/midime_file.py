@@ -23,8 +23,7 @@ from latentjam.models.checkpoints.native import load_weights, read_metadata, sav
 from latentjam.models.errors import CheckpointError, ConfigError
 from latentjam.models.personalize import network
 from latentjam.models.personalize.head import (
-    BIAS,
-    KERNEL,
+    PROJECTION,
     DecoderHead,
     HeadConfig,
     HeadSummary,
@@ -190,13 +189,16 @@ def _head(metadata: dict, variables: dict, path: Path) -> DecoderHead | None:
         raise CheckpointError(f"{path}: metadata 'head' must be a table")
     head_config = HeadConfig.from_dict(stored.get("config") or {},
                                        source=f"{path} metadata 'head'")
-    wanted = [HEAD_PREFIX + KERNEL, HEAD_PREFIX + BIAS]
-    if names != sorted(wanted):
-        raise CheckpointError(f"{path}: decoder head tensors {names}, expected {wanted}")
+    layers = {name.removeprefix(HEAD_PREFIX): variables[name] for name in names}
+    kernels = {n.removesuffix("/kernel") for n in layers if n.endswith(f"{PROJECTION}/kernel")}
+    biases = {n.removesuffix("/bias") for n in layers if n.endswith(f"{PROJECTION}/bias")}
+    if not layers or kernels != biases or len(kernels) + len(biases) != len(layers):
+        raise CheckpointError(f"{path}: decoder head tensors {names}: expected a "
+                              f"{HEAD_PREFIX}<decoder>/{PROJECTION}/kernel and /bias pair "
+                              f"per decoder")
     try:
         summary = HeadSummary(**stored["summary"]) if isinstance(stored.get("summary"), dict) \
             else None
     except TypeError:
         summary = None  # notes only, as the training summary
-    kernel, bias = (variables[name] for name in wanted)
-    return DecoderHead(head_config, kernel, bias, summary)
+    return DecoderHead(head_config, layers, summary)

@@ -1,9 +1,9 @@
 """Personalising a base MusicVAE on a user's pieces, and sampling from the result.
 
 ``personalize`` encodes every usable window of each piece with the frozen base model (μ,
-deterministic), trains a MidiMe on those vectors, refits the base decoder's output layer to
-the windows decoded from where MidiMe puts them (``head``; one-level decoders) and says per
-file what it took.
+deterministic), trains a MidiMe on those vectors, refits the base decoder's output layers
+to the windows decoded from where MidiMe puts them (``head``) and says per file what it
+took.
 ``load_personalized`` gives a ``TrainedModel`` whose VAE is a ``PersonalizedVAE``: the base
 decoder behind MidiMe's small latent space, usable wherever a model is.
 """
@@ -110,8 +110,9 @@ def personalize(base: TrainedModel, sequences: list[NoteSequence], names: list[s
                 head: HeadConfig | None = DEFAULT_HEAD, head_progress: Progress | None = None
                 ) -> tuple[MidiMe, PersonalizeReport]:
     """Train a MidiMe on every usable window of ``sequences`` (``names`` for messages),
-    then, unless ``head`` is None or the decoder is hierarchical, the decoder head (in
-    ``midime.head``); NoExamplesError, naming the files, when no piece gives a window."""
+    then, unless ``head`` is None or the model has no categorical decoder (GrooVAE), the
+    decoder head (in ``midime.head``); NoExamplesError, naming the files, when no piece
+    gives a window."""
     windows, files = collect_windows(base, sequences, names)
     if len(windows) > MAX_WINDOWS:  # evenly spread: every file keeps its share
         picked = np.linspace(0, len(windows) - 1, MAX_WINDOWS).round().astype(int)

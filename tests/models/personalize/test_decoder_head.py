@@ -17,8 +17,6 @@ from latentjam.models.evaluation import likeness
 from latentjam.models.notesequence import Note, NoteSequence, Tempo
 from latentjam.models.personalize import head as head_module
 from latentjam.models.personalize.head import (
-    BIAS,
-    KERNEL,
     DecoderHead,
     HeadConfig,
     base_variables,
@@ -36,6 +34,9 @@ from latentjam.models.personalize.personalize import (
     save_personalized,
 )
 from latentjam.models.trained_model import TrainedModel
+
+KERNEL = "decoder/output_projection/kernel"
+BIAS = "decoder/output_projection/bias"
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +66,11 @@ def band_windows(model: TrainedModel, seeds=(1, 2, 3)) -> list[np.ndarray]:
 
 def test_states_times_the_base_layer_are_the_decoders_logits(melody_model) -> None:
     variables = base_variables(melody_model)
-    decoder = head_module._decoder(melody_model.config, variables)
+    decoder = head_module._decoders(melody_model.config, variables)[0]
     classes = np.stack(band_windows(melody_model)[:5])
     z = np.random.default_rng(0).standard_normal((5, melody_model.vae.z_size)).astype(
         np.float32)
-    states = decoder_states(decoder, z, classes)
+    states = decoder_states(decoder, z[None], classes)
     assert states.shape == (5, classes.shape[1], melody_model.config.hparams.dec_rnn_size[-1])
     logits = states @ variables[KERNEL] + variables[BIAS]
     np.testing.assert_allclose(logits, melody_model.vae.decode_logits(z, classes),
@@ -89,11 +90,11 @@ def test_the_fit_lowers_the_loss_deterministically_and_l2_holds_it(melody_model)
     assert summary.windows == len(classes) and summary.steps == 40
     assert summary.final_loss < 0.7 * summary.first_loss
     again = fit_head(melody_model.config, variables, z, classes, config)
-    np.testing.assert_array_equal(again.kernel, fitted.kernel)
+    np.testing.assert_array_equal(again.layers[KERNEL], fitted.layers[KERNEL])
     # a strong pull to the base keeps the layer where it was; none lets it move
     held = fit_head(melody_model.config, variables, z, classes, HeadConfig(steps=40, l2=1e3))
-    moved = np.linalg.norm(fitted.kernel - variables[KERNEL])
-    assert np.linalg.norm(held.kernel - variables[KERNEL]) < 0.1 * moved
+    moved = np.linalg.norm(fitted.layers[KERNEL] - variables[KERNEL])
+    assert np.linalg.norm(held.layers[KERNEL] - variables[KERNEL]) < 0.1 * moved
     assert held.summary.final_loss > summary.final_loss
 
 
@@ -102,7 +103,7 @@ def test_many_windows_are_thinned_to_the_configs_limit(melody_model) -> None:
     classes = np.stack(band_windows(melody_model))
     z = encode_windows(melody_model, list(classes))
     fitted = fit_head(melody_model.config, variables, z, classes,
-                      HeadConfig(steps=2, max_windows=4))
+                      HeadConfig(steps=2, max_steps=4 * classes.shape[1] + 5))
     assert len(classes) > 4 and fitted.summary.windows == 4
 
 
@@ -126,13 +127,14 @@ def test_the_head_makes_decodes_leap_like_the_windows(melody_model) -> None:
         assert after[statistic] < 0.5 * before[statistic], statistic
 
 
-def test_only_flat_categorical_decoders_take_a_head(melody_model) -> None:
+def test_categorical_decoders_take_a_head_groovae_does_not(melody_model) -> None:
     assert supports_head(get_config("cat-mel_2bar_small"))
     assert supports_head(get_config("cat-drums_2bar_small"))
-    assert not supports_head(get_config("hierdec-trio_16bar"))
+    assert supports_head(get_config("hierdec-trio_16bar"))
     assert not supports_head(get_config("groovae_2bar_humanize"))
-    with pytest.raises(InputError, match="hierdec-trio_16bar: a decoder head is for"):
-        head_module._decoder(get_config("hierdec-trio_16bar"), {})
+    with pytest.raises(InputError, match="groovae_2bar_humanize: a decoder head is for "
+                                         "categorical decoders"):
+        head_module._decoders(get_config("groovae_2bar_humanize"), {})
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +153,7 @@ def test_a_head_round_trips_through_the_file(personalized: Path, melody_model) -
     assert metadata["head"]["config"] == HeadConfig(steps=30).to_dict()
     assert {HEAD_PREFIX + KERNEL, HEAD_PREFIX + BIAS} <= set(variables)
     midime, _ = load_midime(personalized, melody_model)
-    np.testing.assert_array_equal(midime.head.kernel, variables[HEAD_PREFIX + KERNEL])
+    np.testing.assert_array_equal(midime.head.layers[KERNEL], variables[HEAD_PREFIX + KERNEL])
     model = load_personalized(personalized, melody_model)
     # the loaded model decodes through the head, not through the base's layer
     small = np.random.default_rng(3).standard_normal((3, 4)).astype(np.float32)
@@ -205,26 +207,38 @@ def test_broken_heads_are_refused_in_one_line(personalized: Path, melody_model,
         assert "\n" not in str(err.value)
     _, metadata = load_weights(personalized)
     tensorless = rewrite(personalized, tmp_path / "tensorless.midime", drop_head=True)
-    with pytest.raises(CheckpointError, match=r"tensorless\.midime: decoder head tensors \[\]"):
+    with pytest.raises(CheckpointError, match=r"tensorless\.midime: decoder head tensors \[\]: "
+                                              r"expected a head/<decoder>/output_projection"):
         load_midime(tensorless)
     assert metadata["head"] is not None
 
 
 def test_a_head_of_another_shape_is_refused(melody_model, tmp_path: Path) -> None:
-    wrong = DecoderHead(HeadConfig(), np.zeros((256, 91), np.float32),
-                        np.zeros(91, np.float32))
-    with pytest.raises(CheckpointError, match=r"x\.midime: decoder head of shapes \(256, 91\)"):
+    wrong = DecoderHead(HeadConfig(), {KERNEL: np.zeros((256, 91), np.float32),
+                                       BIAS: np.zeros(91, np.float32)})
+    with pytest.raises(CheckpointError, match=r"x\.midime: decoder head's decoder/output_"
+                                              r"projection/bias is \(91,\); mel_2bar_chorales"
+                                              r" needs \(90,\)"):
         head_module.check_head(wrong, melody_model.config, "x.midime")
-    nan = DecoderHead(HeadConfig(), np.full((256, 90), np.nan, np.float32),
-                      np.zeros(90, np.float32))
+    trio_head = DecoderHead(HeadConfig(), {KERNEL: np.zeros((256, 90), np.float32),
+                                           BIAS: np.zeros(90, np.float32)})
+    with pytest.raises(CheckpointError, match=r"x\.midime: decoder head's core_decoder/"):
+        head_module.check_head(trio_head, get_config("hierdec-trio_16bar"), "x.midime")
+    nan = DecoderHead(HeadConfig(), {KERNEL: np.full((256, 90), np.nan, np.float32),
+                                     BIAS: np.zeros(90, np.float32)})
     with pytest.raises(CheckpointError, match="not finite"):
         headed_vae(melody_model, nan)
 
 
-def test_personalize_without_a_head_or_on_a_trio(melody_model) -> None:
+def test_personalize_without_a_head(melody_model) -> None:
     midime, report = personalize(melody_model, [arpeggios(1)], ["a.mid"],
                                  MidiMeConfig(steps=5), head=None)
     assert midime.head is None and report.head is None and report.no_head == ""
+
+
+def test_a_trio_gets_a_head_per_part(tmp_path: Path) -> None:
+    """The hierarchical decoder: the conductor's bar embeddings condition each part's core
+    decoder; each part's output layer is refitted, and the file decodes through all three."""
     step, notes = 0.125, []
     for bar in range(16):  # a 16-bar trio: a melody of quarters, a bass, a kick
         start = bar * 16 * step
@@ -233,10 +247,33 @@ def test_personalize_without_a_head_or_on_a_trio(melody_model) -> None:
         notes += [Note(36 + bar % 5, 90, start, start + 8 * step, 1, 33),
                   Note(36, 90, start, start + step, 2, 0, True)]
     song = NoteSequence(notes=notes, tempos=[Tempo(0.0, 120.0)], total_time=32.0)
-    midime, report = personalize(TrainedModel.load("trio"), [song], ["trio.mid"],
-                                 MidiMeConfig(steps=5))
-    assert midime.head is None and report.head is None
-    assert report.no_head == "trio_16bar_mma has a hierarchical decoder: MidiMe alone"
+    trio = TrainedModel.load("trio")
+    midime, report = personalize(trio, [song], ["trio.mid"], MidiMeConfig(steps=5),
+                                 head=HeadConfig(steps=20))
+    assert report.no_head == "" and report.head.windows == 1
+    assert {k: v.shape for k, v in midime.head.layers.items()} == \
+        head_module.head_shapes(trio.config)
+    assert report.head.final_loss < report.head.first_loss
+    variables = base_variables(trio)
+    for name, value in midime.head.layers.items():
+        assert np.abs(value - variables[name]).max() > 1e-3, name  # every part moved
+    # the features are the decoder's own: times the base layers, they give its logits
+    window = np.stack(trio.distinct_windows(song)[0][:1])
+    z = encode_windows(trio, list(window))
+    states = head_module._part_states(trio.config, variables, z, window)
+    logits = np.concatenate(
+        [part @ variables[f"{prefix}/output_projection/kernel"]
+         + variables[f"{prefix}/output_projection/bias"]
+         for part, prefix in zip(states, head_module._prefixes(trio.config), strict=True)],
+        axis=-1)
+    np.testing.assert_allclose(logits, trio.vae.decode_logits(z, window), rtol=1e-4,
+                               atol=1e-4)
+    path = save_personalized(tmp_path / "trio.midime", trio, midime, "trio", report)
+    model = TrainedModel.load(path)
+    small = np.zeros((1, 4), np.float32)
+    np.testing.assert_allclose(model.vae.decode_logits(small, window), headed_vae(
+        trio, midime.head, variables).decode_logits(midime.decode(small), window),
+        rtol=1e-5, atol=1e-5)
 
 
 def test_a_base_without_a_file_is_named(melody_model) -> None:

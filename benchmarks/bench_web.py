@@ -10,7 +10,11 @@ Scenarios: ``none`` (no page), ``pages`` (four pages open, fed as the state chan
 ``latency`` (four pages open, one of them sending a tempo change every 20 ms for half the
 time, each timed from its send to the engine's ``command``), ``flood`` (four pages open
 during an OSC flood of ``--flood`` messages, half of them valid temperature changes),
-``flood-alone`` (the same flood, no page: what the flood costs by itself).
+``flood-alone`` (the same flood, no page: what the flood costs by itself), ``browser`` (the
+page itself in Debian's headless chromium, on this machine: a change of the melody's
+``every`` sent from its script every 50 ms, timed until the page's state shows it: page ->
+engine -> page; a tempo's feedback would wait for the new tempo to sound, ~0.1 s later; the
+emission error from the page's first state on).
 The pages are WebSocket clients in another process speaking the page's protocol (aiohttp),
 so their send times and the engine's share one monotonic clock; the page's own weight is
 its three files as served.
@@ -97,6 +101,53 @@ with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
 """
 
 
+# Run in the page: send a change, note when the socket's message carrying it has been handled
+# (the page's own handler, registered first, has updated its state by then).
+ROUND_TRIPS = """
+const [count, done] = [arguments[0], arguments[arguments.length - 1]];
+const times = [], address = "/latentjam/track/melody/every";
+let began = 0, wanted = 0;
+socket.addEventListener("message", (event) => {
+  const shown = (JSON.parse(event.data).messages || {})[address];
+  if (shown && shown[0] === wanted && began) { times.push(performance.now() - began); began = 0; }
+});
+(async () => {
+  for (let i = 0; i < count; i++) {
+    wanted = 2 + (i % 8);
+    began = performance.now();
+    send(address, [wanted]);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  done(times);
+})();
+"""
+
+
+def browser_round_trips(url: str, count: int, ready) -> list[float]:
+    """Milliseconds from the page's send to its state showing the change, ``count`` times;
+    ``ready()`` is called once the page has its first state."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1024,768"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    try:
+        driver.set_script_timeout(count * 2 + 30)
+        driver.get(url)
+        end = time.monotonic() + 20
+        while not driver.execute_script("return !!(window.latentjamState || {})"
+                                        "['/latentjam/tempo']") and time.monotonic() < end:
+            time.sleep(0.05)
+        time.sleep(1.0)  # the browser's start settles
+        ready()
+        return driver.execute_async_script(ROUND_TRIPS, count)
+    finally:
+        driver.quit()
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -120,12 +171,18 @@ async def scenario(config, seconds: float, name: str, flood_count: int) -> dict:
         with receiver:
             before = len(performer.output.emission_errors_ns())
             clients = None
-            if name not in ("none", "flood-alone"):
+            if name not in ("none", "flood-alone", "browser"):
                 url = f"ws://127.0.0.1:{web.address[1]}/ws?token={web.token}"
                 sends = int(seconds / 2 / SEND_EVERY_S) if name == "latency" else 0
                 clients = await asyncio.create_subprocess_exec(
                     sys.executable, "-c", CLIENTS, url, str(PAGES), str(seconds), str(sends),
                     stdout=subprocess.PIPE)
+            if name == "browser":
+                marks: list[int] = []
+                round_trips = await asyncio.get_running_loop().run_in_executor(
+                    None, browser_round_trips, web.url, int(seconds / 2 / 0.05),
+                    lambda: marks.append(len(performer.output.emission_errors_ns())))
+                before = marks[0]
             flood_window = None
             if flood_count:
                 await asyncio.sleep(seconds / 4)
@@ -139,7 +196,7 @@ async def scenario(config, seconds: float, name: str, flood_count: int) -> dict:
                 out, _ = await clients.communicate()
                 pages = json.loads(out)
             else:
-                await asyncio.sleep(seconds)
+                await asyncio.sleep(seconds if name != "browser" else 1.0)
                 pages = None
             errors = performer.output.emission_errors_ns()[before:]
             final = {f"/latentjam/track/{t.name}/temperature": [t.temperature]
@@ -147,6 +204,8 @@ async def scenario(config, seconds: float, name: str, flood_count: int) -> dict:
         await web.close()
         await osc.close()
     result = {"errors_us": [e / 1000 for e in errors], "osc": (osc.handled, osc.rejected)}
+    if name == "browser":
+        result["round_trip_ms"] = round_trips
     if pages:
         result["latency_ms"] = [(submitted[bpm] - sent) / 1e6
                                 for bpm, sent in pages["sent"].items() if bpm in submitted]
@@ -201,6 +260,11 @@ def main() -> None:
                          f"({len(lat)}/{result['asked']})")
             if "in_step" in result:
                 line += f"   {result['in_step']}/{PAGES}"
+            if result.get("round_trip_ms"):
+                trips = result["round_trip_ms"]
+                line += (f"   page -> engine -> page in chromium: median "
+                         f"{statistics.median(trips):.2f} ms, p99 {percentile(trips, 0.99):.2f} "
+                         f"ms ({len(trips)} changes)")
             if name == "flood-alone":
                 line += f"   OSC handled {result['osc'][0]}, ignored {result['osc'][1]}"
             if "flood" in result:

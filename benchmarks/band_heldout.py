@@ -73,6 +73,7 @@ def fold(base: TrainedModel, train: list[Path], test: list[Path], samples: int,
 
 def table(name: str, rows: dict[str, dict[str, float]]) -> str:
     keys = list(rows["base"])
+    several_parts = len({key.split("/")[0] for key in keys}) > 1  # a trio: name the part
     labels = list(rows)
     out = [f"**{name}**", "", "| statistic | " + " | ".join(labels) + " |",
            "|" + " --- |" * (len(labels) + 1)]
@@ -83,7 +84,8 @@ def table(name: str, rows: dict[str, dict[str, float]]) -> str:
             value = rows[label][key]
             change = f" ({(value - base) / base * 100:+.0f} %)" if base else ""
             cells.append(f"{value:.3f}{change}")
-        out.append(f"| {key.split('/', 1)[1]} | " + " | ".join(cells) + " |")
+        label = key if several_parts else key.split("/", 1)[1]
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
     means = {label: float(np.mean(list(rows[label].values()))) for label in labels}
     out.append("| mean of the rows | " + " | ".join(
         f"{means[label]:.3f}" + (f" ({(means[label] - means['base']) / means['base'] * 100:+.0f}"
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--band", type=Path, default=DEFAULT_BAND)
     parser.add_argument("--match", default="*", help="only files whose name matches")
-    parser.add_argument("--kind", choices=("melody", "drums"), default="melody")
+    parser.add_argument("--kind", choices=("melody", "drums", "trio"), default="melody")
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args(argv)

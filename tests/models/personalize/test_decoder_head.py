@@ -91,7 +91,7 @@ def test_the_fit_lowers_the_loss_deterministically_and_l2_holds_it(melody_model)
     assert summary.final_loss < 0.7 * summary.first_loss
     again = fit_head(melody_model.config, variables, z, classes, config)
     np.testing.assert_array_equal(again.layers[KERNEL], fitted.layers[KERNEL])
-    # a strong pull to the base keeps the layer where it was; none lets it move
+    # a strong pull to the base keeps the layer where it was; the default weak one lets it move
     held = fit_head(melody_model.config, variables, z, classes, HeadConfig(steps=40, l2=1e3))
     moved = np.linalg.norm(fitted.layers[KERNEL] - variables[KERNEL])
     assert np.linalg.norm(held.layers[KERNEL] - variables[KERNEL]) < 0.1 * moved

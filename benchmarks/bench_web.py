@@ -9,7 +9,9 @@ private dummy server) with the OSC and web servers in front of it, as ``latentja
 Scenarios: ``none`` (no page), ``pages`` (four pages open, fed as the state changes),
 ``latency`` (four pages open, one of them sending a tempo change every 20 ms for half the
 time, each timed from its send to the engine's ``command``), ``flood`` (four pages open
-during an OSC flood of ``--flood`` messages, half of them valid temperature changes),
+during an OSC flood of ``--flood`` messages, half of them valid temperature changes, from
+the sender's start to half a second after its end; frames go out on change only, so the
+server's own reads of the state say whether feedback kept up),
 ``flood-alone`` (the same flood, no page: what the flood costs by itself), ``browser`` (the
 page itself in Debian's headless chromium, on this machine: a change of the melody's
 ``every`` sent from its script every 50 ms, timed until the page's state shows it: page ->
@@ -163,6 +165,14 @@ async def scenario(config, seconds: float, name: str, flood_count: int) -> dict:
 
         await asyncio.wait_for(performer.started.wait(), 30)
         web = WebServer(WebConfig(port=0), submit, performer.state)
+        ticks: list[int] = []  # when the server read the state for its pages
+        read_state = web._feedback
+
+        def timed_feedback():
+            ticks.append(time.perf_counter_ns())
+            return read_state()
+
+        web._feedback = timed_feedback
         osc = OscServer(OscConfig(port=0), performer.command, performer.state)
         await web.start()
         _, osc_port = await osc.start()
@@ -216,7 +226,9 @@ async def scenario(config, seconds: float, name: str, flood_count: int) -> dict:
             during = [[t for t in frames if began <= t <= ended] for frames in pages["frames"]]
             gaps = [max((b - a for a, b in zip([began, *f], [*f, ended], strict=True)),
                         default=ended - began) / 1e6 for f in during]
-            result["flood"] = ([len(f) for f in during], max(gaps), (ended - began) / 1e9)
+            inside = [b - a for a, b in zip(ticks, ticks[1:], strict=False) if began <= a <= ended]
+            result["flood"] = ([len(f) for f in during], max(gaps), (ended - began) / 1e9,
+                               max(inside, default=0) / 1e6)
     return result
 
 
@@ -268,9 +280,10 @@ def main() -> None:
             if name == "flood-alone":
                 line += f"   OSC handled {result['osc'][0]}, ignored {result['osc'][1]}"
             if "flood" in result:
-                counts, gap, span = result["flood"]
+                counts, gap, span, tick_gap = result["flood"]
                 line += (f"   flood of {args.flood} over {span:.1f} s: feedback frames per "
-                         f"page {counts}, longest gap {gap:.0f} ms; OSC handled "
+                         f"page {counts} (sent on change), longest gap {gap:.0f} ms; the "
+                         f"server read the state every <= {tick_gap:.0f} ms; OSC handled "
                          f"{result['osc'][0]}, ignored {result['osc'][1]}")
             print(line, flush=True)
         print(f"load average {os.getloadavg()[0]:.2f} after")

@@ -175,8 +175,6 @@ def one_run(notes: int, threshold: float, seed: int) -> dict:
         ready = capture.stdout.readline().strip()
         if ready != "ready":
             raise RuntimeError(f"the capture client did not start: {ready!r}")
-        subprocess.run(["jack_connect", "fluidsynth:left", "system:playback_1"], check=True)
-        subprocess.run(["jack_connect", "fluidsynth:right", "system:playback_2"], check=True)
         output.start()
         start = OutputThread.now_ns() + START_NS
         due = [start + k * SPACING_NS + jitter.randrange(JITTER_NS) for k in range(notes)]

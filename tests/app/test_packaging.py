@@ -95,7 +95,8 @@ def shipped_tree_files(tree: Path) -> tuple[list[str], list[str]]:
         folders = [tree.joinpath(*rel.parts[:i]) for i in range(len(rel.parts))]
         if all((f / "__init__.py").is_file() for f in folders) and path.suffix == ".py":
             modules.append(f"latentjam/{rel.as_posix()}")
-    for pattern in ("configs/*.toml", "models/weights/*/*", "controllers/web/static/*"):
+    for pattern in ("configs/*.toml", "layouts/*.json", "models/weights/*/*",
+                    "controllers/web/static/*"):
         data += [f"latentjam/{p.relative_to(tree).as_posix()}" for p in sorted(tree.glob(pattern))
                  if p.is_file()]
     return modules, data
@@ -127,6 +128,7 @@ def test_the_wheel_holds_every_package_the_configs_and_the_weights_and_no_tests(
     inits = [m for m in modules if m.endswith("/__init__.py")]
     assert "latentjam/models/personalize/__init__.py" in inits and len(inits) >= 13
     assert "latentjam/configs/live.toml" in data
+    assert "latentjam/layouts/open-stage-control.json" in data
     assert {f"latentjam/controllers/web/static/{name}" for name in
             ("index.html", "app.css", "app.js")} <= set(data)  # the control page's files
     assert {"model.safetensors", "manifest.json", "NOTES.md"} <= {

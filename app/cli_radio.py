@@ -47,12 +47,21 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                    help="render this much music offline instead (e.g. 20m, 90s, 1h30m)")
     p.add_argument("--out", type=Path, help="--render: the folder for the files (new or empty)")
     p.add_argument("--stream", metavar="URL", nargs="?", const="",
-                   help="send the station as Ogg Vorbis to an Icecast server instead of MIDI "
+                   help="send the station as audio to an Icecast server instead of MIDI "
                         "ports: icecast://source:PASSWORD@HOST:PORT/MOUNT, or without a URL "
                         "the station file's [stream] (rendered through FluidSynth as it goes, "
                         "see `latentjam render --help`)")
     p.add_argument("--for", dest="for_", metavar="DURATION",
                    help="--stream: stop after this much music (default: never)")
+    p.add_argument("--stream-format", choices=("vorbis", "opus", "mp3"),
+                   help="--stream: Ogg Vorbis (the default, or [stream] format), Ogg Opus or "
+                        "MP3")
+    p.add_argument("--stream-retry-max", type=float, metavar="SECONDS",
+                   help="--stream: the longest wait between tries to reach a lost server "
+                        "(default 30)")
+    p.add_argument("--stream-give-up", metavar="DURATION",
+                   help="--stream: end when the server stays away this long (default: "
+                        "never, the station tries for as long as it takes)")
     p.add_argument("--status-port", type=int, default=9090,
                    help="HTTP port of /health and /metrics (Prometheus) while live (default "
                         "9090; 0: any free port)")
@@ -159,14 +168,23 @@ def _stream(args: argparse.Namespace, station: Station, arranger: Arranger) -> i
     import tempfile
 
     from latentjam.app.icecast import parse_target, stream_target
-    from latentjam.app.radio_stream import stream
+    from latentjam.app.radio_stream import StreamSettings, stream
+    from latentjam.app.station_file import StreamConfig
 
     target = parse_target(args.stream) if args.stream else stream_target(station)
     seconds = parse_duration(args.for_, "--for") if args.for_ else float("inf")
+    config = station.stream or StreamConfig()  # the flags over the station file's [stream]
+    give_up = (parse_duration(args.stream_give_up, "--stream-give-up")
+               if args.stream_give_up else config.give_up_s)
+    settings = StreamSettings(
+        args.stream_format or config.format,
+        args.stream_retry_max if args.stream_retry_max is not None else config.retry_max_s,
+        float("inf") if give_up is None else give_up)
     options = sound_options(args)
     with tempfile.TemporaryDirectory(prefix="latentjam-stream-") as scratch:
         try:
-            asyncio.run(stream(station, arranger, target, options, Path(scratch), seconds))
+            asyncio.run(stream(station, arranger, target, options, Path(scratch), seconds,
+                               settings))
         except KeyboardInterrupt:
             pass
     return 0

@@ -1,13 +1,14 @@
 """A source for an Icecast server: ``icecast://source:PASSWORD@HOST:PORT/MOUNT``, the
 stream's bytes sent as Icecast's SOURCE protocol wants them (HTTP Basic authentication, the
-content type, then the bytes as they come)."""
+content type, then the bytes as they come), and an MP3 stream's now-playing title told
+through the server's /admin/metadata (which takes the source's own credentials)."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from latentjam.engine.errors import SettingError
 
@@ -57,6 +58,33 @@ def stream_target(station) -> IcecastTarget:
     return IcecastTarget(config.host, config.port, config.mount, config.user, password)
 
 
+def _basic(target: IcecastTarget) -> str:
+    return base64.b64encode(f"{target.user}:{target.password}".encode()).decode()
+
+
+async def update_title(target: IcecastTarget, title: str) -> bool:
+    """Tell the server the mount's now-playing title (MP3 carries none in the stream; an
+    Ogg stream's new logical stream carries its own). False when the server did not take
+    it: a missed title never stops the music."""
+    query = f"mount={quote(target.mount)}&mode=updinfo&song={quote(title)}&charset=UTF-8"
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(target.host, target.port), CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError):
+        return False
+    try:
+        writer.write((f"GET /admin/metadata?{query} HTTP/1.0\r\n"
+                      f"Authorization: Basic {_basic(target)}\r\n"
+                      f"User-Agent: latentjam\r\n\r\n").encode())
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.readline(), CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError):
+        return False
+    finally:
+        writer.close()
+    return answer.split()[1:2] == [b"200"]
+
+
 class IcecastSource:
     """One source connection; ``send`` the stream's bytes, ``close`` at the end."""
 
@@ -72,7 +100,7 @@ class IcecastSource:
                 asyncio.open_connection(target.host, target.port), CONNECT_TIMEOUT_S)
         except (OSError, TimeoutError) as err:
             raise SettingError(f"{target}: cannot connect ({err})") from None
-        secret = base64.b64encode(f"{target.user}:{target.password}".encode()).decode()
+        secret = _basic(target)
         writer.write((f"SOURCE {target.mount} HTTP/1.0\r\n"
                       f"Authorization: Basic {secret}\r\n"
                       f"Content-Type: {self.content_type}\r\n"

@@ -33,8 +33,19 @@ class StreamConfig:
     mount: str = "/radio.ogg"
     user: str = "source"
     password_env: str = "LATENTJAM_ICECAST_PASSWORD"
+    format: str = "vorbis"  # vorbis, opus or mp3
+    retry_max_s: float = 30.0  # the longest wait between tries after the server is lost
+    give_up_s: float | None = None  # end the stream after this long away; None: never
 
     def __post_init__(self) -> None:
+        if self.format not in ("vorbis", "opus", "mp3"):
+            raise SettingError(f"format must be vorbis, opus or mp3, got {self.format!r}")
+        for key in ("retry_max_s", "give_up_s"):
+            value = getattr(self, key)
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, int | float) or value <= 0):
+                raise SettingError(f"{key} must be a number of seconds above 0, got "
+                                   f"{value!r}")
         for key in ("host", "user", "password_env"):
             if not isinstance(getattr(self, key), str) or not getattr(self, key):
                 raise SettingError(f"{key} must be a name, got {getattr(self, key)!r}")

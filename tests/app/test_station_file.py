@@ -54,3 +54,23 @@ def test_a_mistake_is_named_by_file_key_and_value(path, value, named):
         station_from_dict(with_change(path, value), "my.toml")
     assert str(err.value).startswith("my.toml: ") and named in str(err.value)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("stream, named", [
+    ({"format": "flac"}, "stream: format must be vorbis, opus or mp3, got 'flac'"),
+    ({"retry_max_s": 0}, "stream: retry_max_s must be a number of seconds above 0, got 0"),
+    ({"give_up_s": True}, "stream: give_up_s must be a number of seconds above 0, got True"),
+])
+def test_a_stream_table_mistake_is_named(stream, named):
+    data = example()
+    data["stream"] = stream
+    with pytest.raises(SettingError) as err:
+        station_from_dict(data, "my.toml")
+    assert named in str(err.value), str(err.value)
+
+
+def test_the_stream_table_keeps_format_and_waits():
+    data = example()
+    data["stream"] = {"format": "mp3", "retry_max_s": 10, "give_up_s": 600}
+    config = station_from_dict(data, "my.toml").stream
+    assert (config.format, config.retry_max_s, config.give_up_s) == ("mp3", 10, 600)

@@ -122,6 +122,8 @@ def run_radio(args: argparse.Namespace) -> int:
     if args.bars is not None and args.bars < 1:
         raise SettingError(f"--bars must be at least 1, got {args.bars}")
     station = load_station(args.config or EXAMPLE_STATION)
+    if args.config is None:  # learned mappings never go into the installed example
+        station = dataclasses.replace(station, live=dataclasses.replace(station.live, path=None))
     seed = args.seed
     live = _with_flags(station.live, argparse.Namespace(**{**vars(args), "seed": None,
                                                            "model": None}))

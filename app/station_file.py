@@ -8,6 +8,7 @@ file, the key and the value.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,5 +167,6 @@ def song_anchor_files(folder: object, track: TrackConfig, index: int) -> tuple[s
 
 
 def load_station(path: str | Path) -> Station:
-    """Read a station's TOML file."""
-    return station_from_dict(read_toml(Path(path)), str(path))
+    """Read a station's TOML file (its path kept: learned controller mappings go there)."""
+    station = station_from_dict(read_toml(Path(path)), str(path))
+    return dataclasses.replace(station, live=dataclasses.replace(station.live, path=Path(path)))

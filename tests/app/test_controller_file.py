@@ -92,3 +92,20 @@ def test_the_examples_controller_block_uncommented_is_a_valid_controller(tmp_pat
     assert controller.input == controller.feedback == "nanoKONTROL2"
     assert controller.mappings == (CcMapping("/latentjam/track/melody/temperature", 1, cc=16,
                                              min=0.0, max=2.0),)
+
+
+def test_a_station_file_gains_mappings_and_still_plays(tmp_path):
+    """The radio saves what is learned into its station file too, next to [station]."""
+    from latentjam.app.station_file import EXAMPLE_STATION, load_station
+
+    path = tmp_path / "station.toml"
+    original = EXAMPLE_STATION.read_text(encoding="utf-8")
+    path.write_text(original, encoding="utf-8")
+    station = load_station(path)
+    assert station.live.path == path  # where the radio's controller saves
+    lead = CcMapping("/latentjam/track/lead/temperature", 1, cc=74, min=0.1, max=1.5)
+    save_mappings(path, [lead])
+    again = load_station(path)
+    assert again.live.controller.mappings == (lead,)
+    assert again.plan == station.plan and again.energy == station.energy
+    assert all(line in path.read_text().splitlines() for line in original.splitlines())

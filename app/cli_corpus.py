@@ -1,4 +1,4 @@
-"""``latentjam corpus build melody|drums``: the training corpora of the default models.
+"""``latentjam corpus build KIND``: the training corpora of the default models.
 
 Melody reads public-domain collections of music21's corpus (the ``corpus`` extra); drums
 renders MMA's groove libraries (the ``mma`` program). Both write ``train.tfrecord``,
@@ -15,7 +15,7 @@ from pathlib import Path
 from latentjam.models.corpus.mma_grooves import LIBRARIES as MMA_LIBRARY_NAMES
 from latentjam.models.errors import InputError
 
-CORPUS_KINDS = ("melody", "drums", "trio")
+CORPUS_KINDS = ("melody", "drums", "trio", "multitrack")
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -35,11 +35,13 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                     "origin, licence and kept windows in manifest.json.")
     p.add_argument("kind", choices=CORPUS_KINDS,
                    help="melody (music21 collections), drums (MMA grooves, needs `mma`) or "
-                        "trio (the melody corpus's tunes with MMA bass and drums)")
+                        "trio (the melody corpus's tunes with MMA bass and drums) or multitrack "
+                        "(its tunes as a lead over MMA's full arrangements)")
     p.add_argument("--melody-corpus", type=Path,
-                   help="trio: the folder of a melody corpus (its tunes and their split)")
+                   help="trio, multitrack: the folder of a melody corpus (its tunes and their "
+                        "split)")
     p.add_argument("--grooves-per-tune", type=int, default=2,
-                   help="trio: grooves rendered under each tune (default 2)")
+                   help="trio, multitrack: grooves rendered under each tune (default 2)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument(
         "--collections", default=",".join(DEFAULT_COLLECTIONS),
@@ -48,7 +50,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--libraries", default=None,
                    help=f"drums, trio: comma-separated MMA libraries (allowed: "
                         f"{', '.join(MMA_LIBRARIES)}; refused: {', '.join(MMA_REFUSED)}); "
-                        f"default: all allowed for drums, stdlib and zoom for trio")
+                        f"default: all allowed for drums, stdlib and zoom for trio, stdlib, "
+                        f"zoom and pflib for multitrack")
     p.add_argument("--limit", type=int, default=None,
                    help="take only the first N pieces (grooves) of each collection (library), "
                         "for a quick build")
@@ -71,6 +74,8 @@ def run_build(args: argparse.Namespace) -> int:
         return _build_drums(args)
     if args.kind == "trio":
         return _build_trio(args)
+    if args.kind == "multitrack":
+        return _build_multitrack(args)
     try:
         from latentjam.models.corpus import build
     except ImportError as err:  # music21 missing: the optional ``corpus`` extra
@@ -129,6 +134,29 @@ def _build_trio(args: argparse.Namespace) -> int:
     command = "latentjam " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
     totals = trio.build_trio_corpus(options, command=command)["totals"]
     print(f"{totals['pieces_listed']} trios listed; written train "
+          f"{totals['pieces_written']['train']}, eval {totals['pieces_written']['eval']}; "
+          f"windows train {totals['windows_kept']['train']}, eval "
+          f"{totals['windows_kept']['eval']}; {len(totals['parse_failures'])} failed -> "
+          f"{args.out}")
+    return 0
+
+
+def _build_multitrack(args: argparse.Namespace) -> int:
+    from latentjam.models.corpus import multitrack
+
+    if args.melody_corpus is None:
+        raise InputError("multitrack needs --melody-corpus DIR (from `latentjam corpus build "
+                         "melody`)")
+    if args.grooves_per_tune < 1:
+        raise InputError(f"--grooves-per-tune must be at least 1, got {args.grooves_per_tune}")
+    options = multitrack.MultitrackBuildOptions(
+        out_dir=args.out, melody_corpus=args.melody_corpus,
+        libraries=_libraries(args) or multitrack.LIBRARIES,
+        grooves_per_tune=args.grooves_per_tune, limit=args.limit,
+        config=args.config or multitrack.DEFAULT_CONFIG, jobs=args.jobs)
+    command = "latentjam " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
+    totals = multitrack.build_multitrack_corpus(options, command=command)["totals"]
+    print(f"{totals['pieces_listed']} arrangements listed; written train "
           f"{totals['pieces_written']['train']}, eval {totals['pieces_written']['eval']}; "
           f"windows train {totals['windows_kept']['train']}, eval "
           f"{totals['windows_kept']['eval']}; {len(totals['parse_failures'])} failed -> "
